@@ -1,0 +1,30 @@
+"""Shared benchmark settings.
+
+``POINTLINE_BENCH_ROWS`` sets the input size (default 1M rows; CI's smoke run uses a small
+number). Every benchmark records ``benchmark.extra_info["rows"]`` so the summary at the end
+can report nanoseconds per row, the unit Pointline's kernels are judged in.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def bench_rows() -> int:
+    return int(os.environ.get("POINTLINE_BENCH_ROWS", "1000000"))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    session = getattr(config, "_benchmarksession", None)
+    benchmarks = getattr(session, "benchmarks", None) or []
+    rows = [b for b in benchmarks if getattr(b, "stats", None) and b.extra_info.get("rows")]
+    if not rows:
+        return
+    terminalreporter.section("pointline: ns per row (median)")
+    for bench in rows:
+        n = bench.extra_info["rows"]
+        ns = bench.stats.median / n * 1e9
+        terminalreporter.write_line(f"{bench.name:<60} {ns:10.1f} ns/row  ({n:,} rows)")
