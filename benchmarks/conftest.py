@@ -17,7 +17,9 @@ def bench_rows() -> int:
     return int(os.environ.get("POINTLINE_BENCH_ROWS", "1000000"))
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
     session = getattr(config, "_benchmarksession", None)
     benchmarks = getattr(session, "benchmarks", None) or []
     rows = [b for b in benchmarks if getattr(b, "stats", None) and b.extra_info.get("rows")]

@@ -1,5 +1,44 @@
-"""Pointline: raw market-data files into typed, replayable Parquet tables."""
+"""Pointline: raw market-data files into typed, replayable Parquet tables.
+
+The public API lives here; submodules are the implementation:
+
+- :mod:`pointline.schemas`: the schema registry (``get_table_spec``, ``list_table_specs``);
+- :mod:`pointline.exchanges`: the exchange registry (time zones, session rolls);
+- :mod:`pointline.kernels`: vectorised kernels (exact fixed point, trading date);
+- :mod:`pointline.chain`: the operator protocol, primitives, row flags and the chain;
+- :mod:`pointline.testing`: helpers for testing operators, and a synthetic Tardis generator.
+"""
 
 from __future__ import annotations
 
+from pointline.chain import Chain, Map, Operator, RowFlags, Scan, Source, Split
+from pointline.errors import (
+    ChainError,
+    PointlineError,
+    SchemaError,
+    UnknownExchangeError,
+    UnknownTableError,
+)
+from pointline.schemas import ColumnSpec, TableSpec, get_table_spec, list_table_specs
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "Chain",
+    "ChainError",
+    "ColumnSpec",
+    "Map",
+    "Operator",
+    "PointlineError",
+    "RowFlags",
+    "Scan",
+    "SchemaError",
+    "Source",
+    "Split",
+    "TableSpec",
+    "UnknownExchangeError",
+    "UnknownTableError",
+    "__version__",
+    "get_table_spec",
+    "list_table_specs",
+]

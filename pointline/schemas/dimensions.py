@@ -1,0 +1,78 @@
+"""Dimension tables: SCD2 history with half-open validity windows."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from pointline.schemas.spec import PRICE_SCALE, QTY_SCALE, ColumnSpec, TableSpec
+
+__all__ = ["DIM_SYMBOL", "OPEN_END_TS_US"]
+
+OPEN_END_TS_US = 2**63 - 1
+"""``valid_until_ts_us`` of a window that is still open."""
+
+DIM_SYMBOL = TableSpec(
+    name="dim_symbol",
+    kind="dimension",
+    description=(
+        "Symbol definitions over time; a row is valid for "
+        "valid_from_ts_us <= ts < valid_until_ts_us."
+    ),
+    columns=(
+        ColumnSpec(
+            name="symbol_id",
+            dtype=pa.int64(),
+            description="first 8 bytes of blake2b('exchange|exchange_symbol|valid_from_ts_us'), "
+            "little-endian signed",
+        ),
+        ColumnSpec(name="exchange", dtype=pa.string(), description="lower-case venue id"),
+        ColumnSpec(name="exchange_symbol", dtype=pa.string(), description="venue symbol"),
+        ColumnSpec(name="canonical_symbol", dtype=pa.string(), description="normalised name"),
+        ColumnSpec(
+            name="market_type",
+            dtype=pa.string(),
+            description="spot, perpetual, future, option, ...",
+        ),
+        ColumnSpec(name="base_asset", dtype=pa.string(), nullable=True, description="base"),
+        ColumnSpec(name="quote_asset", dtype=pa.string(), nullable=True, description="quote"),
+        ColumnSpec(
+            name="valid_from_ts_us",
+            dtype=pa.int64(),
+            description="window start, inclusive, us since epoch UTC",
+        ),
+        ColumnSpec(
+            name="valid_until_ts_us",
+            dtype=pa.int64(),
+            description="window end, exclusive; 2**63-1 while open",
+        ),
+        ColumnSpec(name="is_current", dtype=pa.bool_(), description="the open window"),
+        ColumnSpec(
+            name="tick_size",
+            dtype=pa.int64(),
+            nullable=True,
+            scale=PRICE_SCALE,
+            description="price increment",
+        ),
+        ColumnSpec(
+            name="lot_size",
+            dtype=pa.int64(),
+            nullable=True,
+            scale=QTY_SCALE,
+            description="size increment",
+        ),
+        ColumnSpec(
+            name="contract_size",
+            dtype=pa.int64(),
+            nullable=True,
+            scale=QTY_SCALE,
+            description="underlying units per contract",
+        ),
+        ColumnSpec(
+            name="updated_at_ts_us",
+            dtype=pa.int64(),
+            description="when this version row was written, us since epoch UTC",
+        ),
+    ),
+    business_keys=("exchange", "exchange_symbol", "valid_from_ts_us"),
+    tie_break_keys=("exchange", "exchange_symbol", "valid_from_ts_us"),
+)

@@ -1,0 +1,1 @@
+"""Facts about vendor file formats (headers, path conventions), one module per vendor."""
