@@ -19,14 +19,20 @@ from pointline.errors import (
     UnknownExchangeError,
     UnknownTableError,
 )
+from pointline.exchanges import DEFAULT_EXCHANGES, Exchange, ExchangeRegistry
+from pointline.kernels import FixedPointResult, derive_trading_date, parse_fixed_point
 from pointline.schemas import ColumnSpec, TableSpec, get_table_spec, list_table_specs
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_EXCHANGES",
     "Chain",
     "ChainError",
     "ColumnSpec",
+    "Exchange",
+    "ExchangeRegistry",
+    "FixedPointResult",
     "Map",
     "Operator",
     "PointlineError",
@@ -39,6 +45,8 @@ __all__ = [
     "UnknownExchangeError",
     "UnknownTableError",
     "__version__",
+    "derive_trading_date",
     "get_table_spec",
     "list_table_specs",
+    "parse_fixed_point",
 ]
