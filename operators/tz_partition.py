@@ -1,0 +1,58 @@
+"""tz_partition: the exchange-local ``trading_date`` of every row (CONTRACTS section 6).
+
+The date comes from ``ts_event_us`` and the exchange's time zone in the exchange registry,
+computed per batch with the vectorised transition-table kernel. An exchange the registry
+does not know fails the file (``UnknownExchangeError``, status_reason
+``unknown_exchange``): there is no silent UTC default. Rows already flagged by an earlier
+step are left alone (their date may be null); they are going to the quarantine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pointline.chain import Map, RowFlags
+from pointline.exchanges import DEFAULT_EXCHANGES, ExchangeRegistry
+from pointline.kernels.trading_date import local_dates
+
+__all__ = ["tz_partition"]
+
+
+def tz_partition(
+    *, exchanges: ExchangeRegistry = DEFAULT_EXCHANGES, name: str = "tz_partition"
+) -> Map:
+    """A step that adds ``trading_date`` (date32) from ``exchange`` and ``ts_event_us``."""
+
+    def assign(batch: pa.RecordBatch, flags: RowFlags) -> dict[str, pa.Array[Any]]:
+        n = batch.num_rows
+        usable = ~flags.mask()
+        ts_column = batch["ts_event_us"]
+        usable &= np.asarray(pc.is_valid(ts_column).to_numpy(zero_copy_only=False), dtype=bool)
+        exchange_column = batch["exchange"]
+        usable &= np.asarray(
+            pc.is_valid(exchange_column).to_numpy(zero_copy_only=False), dtype=bool
+        )
+        days = np.zeros(n, dtype=np.int32)
+        if usable.any():
+            ts = ts_column.fill_null(0).to_numpy(zero_copy_only=False)
+            venues = pc.unique(exchange_column.filter(pa.array(usable))).to_pylist()
+            if len(venues) == 1:
+                rows = usable
+                days[rows] = local_dates(ts[rows], exchanges.get(str(venues[0])))
+            else:
+                names = exchange_column.to_numpy(zero_copy_only=False)
+                for venue in venues:
+                    rows = usable & (names == venue)
+                    days[rows] = local_dates(ts[rows], exchanges.get(str(venue)))
+        return {"trading_date": pa.array(days, type=pa.date32(), mask=~usable)}
+
+    return Map(
+        name=name,
+        requires={"exchange": pa.string(), "ts_event_us": pa.int64()},
+        produces=[pa.field("trading_date", pa.date32())],
+        fn=assign,
+    )

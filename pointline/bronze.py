@@ -1,0 +1,117 @@
+"""Bronze file metadata: what a vendor file is, where it lives, and its content hash.
+
+``bronze_path`` is always POSIX and relative to the bronze root, so one file has one
+identity however it was named on the command line (CONTRACTS section 7). Vendor and
+data type come from the path convention
+``<vendor>/exchange=<x>/type=<data_type>/date=<YYYY-MM-DD>/symbol=<S>/<file>``
+unless given; the convention is never used to read row values.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pointline.errors import PointlineError
+
+__all__ = ["BronzeError", "BronzeFileMetadata", "sha256_of"]
+
+_CHUNK = 1 << 20
+
+
+class BronzeError(PointlineError, ValueError):
+    """A Bronze path or file that cannot be ingested as given."""
+
+
+def sha256_of(path: Path) -> str:
+    """SHA-256 of the file's bytes, hex, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, kw_only=True)
+class BronzeFileMetadata:
+    """One Bronze file: identity parts, size, mtime, content hash and path facts."""
+
+    vendor: str
+    data_type: str
+    bronze_path: str
+    file_size_bytes: int
+    last_modified_ts_us: int
+    sha256: str
+    date: datetime.date | None = None
+    extras: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_path(
+        cls,
+        path: str | Path,
+        *,
+        bronze_root: str | Path,
+        vendor: str | None = None,
+        data_type: str | None = None,
+    ) -> BronzeFileMetadata:
+        """Metadata of ``path``, which must lie under ``bronze_root`` (symlinks resolved).
+
+        >>> import tempfile, pathlib
+        >>> root = pathlib.Path(tempfile.mkdtemp())
+        >>> f = root / "tardis/exchange=deribit/type=trades/date=2024-09-29/symbol=X/a.csv"
+        >>> f.parent.mkdir(parents=True); _ = f.write_text("x\\n")
+        >>> meta = BronzeFileMetadata.from_path(f, bronze_root=root)
+        >>> meta.vendor, meta.data_type, meta.bronze_path.split("/")[0], str(meta.date)
+        ('tardis', 'trades', 'tardis', '2024-09-29')
+        """
+        root = Path(bronze_root).resolve()
+        given = Path(path)
+        resolved = (given if given.is_absolute() else Path.cwd() / given).resolve()
+        if not resolved.is_relative_to(root):
+            msg = (
+                f"{given} is outside the bronze root {root} (after resolving links); "
+                "copy or move it under the bronze root first"
+            )
+            raise BronzeError(msg, file=str(given))
+        if not resolved.is_file():
+            msg = "is not a file"
+            raise BronzeError(msg, file=str(given))
+        relative = resolved.relative_to(root)
+        parts = relative.parts
+        facts = dict(p.split("=", 1) for p in parts[:-1] if "=" in p)
+        vendor = vendor or (parts[0] if len(parts) > 1 else None)
+        data_type = data_type or facts.get("type")
+        if not vendor or not data_type:
+            msg = (
+                "cannot tell the vendor and data type from the path; expected "
+                "<vendor>/exchange=<x>/type=<data_type>/... under the bronze root, "
+                "or pass vendor= and data_type="
+            )
+            raise BronzeError(msg, file=relative.as_posix())
+        date = None
+        if "date" in facts:
+            try:
+                date = datetime.date.fromisoformat(facts["date"])
+            except ValueError:
+                date = None
+        stat = resolved.stat()
+        return cls(
+            vendor=vendor,
+            data_type=data_type,
+            bronze_path=relative.as_posix(),
+            file_size_bytes=stat.st_size,
+            last_modified_ts_us=stat.st_mtime_ns // 1000,
+            sha256=sha256_of(resolved),
+            date=date,
+            extras={k: v for k, v in facts.items() if k not in {"type", "date"}},
+        )
+
+    @property
+    def identity(self) -> tuple[str, str, str, str]:
+        return (self.vendor, self.data_type, self.bronze_path, self.sha256)
+
+    def absolute(self, bronze_root: str | Path) -> Path:
+        return Path(bronze_root) / Path(*self.bronze_path.split("/"))

@@ -1,0 +1,104 @@
+"""Point-in-time symbol lookup: which dim_symbol window covers (exchange, symbol, ts)?
+
+A window covers an event when ``valid_from_ts_us <= ts_event_us < valid_until_ts_us``.
+:class:`SymbolIndex` sorts the windows by (natural key, valid_from) once; a lookup maps
+each row's key to its windows with ``pyarrow.compute.index_in`` and finds the window with
+``numpy.searchsorted``, one call per distinct key in the batch (a file holds one or a few
+symbols), never per row. Windows of one key do not overlap (``dim_symbol.validate``), so
+the last window starting at or before ``ts`` is the only candidate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["PitResult", "SymbolIndex", "check_pit_coverage"]
+
+_SEP = "\x1f"
+MISSING_COVERAGE = "missing_pit_symbol_coverage"
+
+
+def _keys(exchange: Any, symbol: Any) -> pa.Array[Any]:
+    joined = pc.binary_join_element_wise(exchange, symbol, _SEP)
+    return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
+
+
+@dataclass(frozen=True, slots=True)
+class PitResult:
+    """Per row: the symbol_id (null where uncovered) and whether a window covered it."""
+
+    symbol_id: pa.Int64Array
+    covered: npt.NDArray[np.bool_]
+
+
+class SymbolIndex:
+    """dim_symbol windows arranged for vectorised point-in-time lookups."""
+
+    __slots__ = ("_ends", "_froms", "_ids", "_keys", "_starts", "_untils")
+
+    def __init__(self, dim: pa.Table) -> None:
+        keys = _keys(dim["exchange"], dim["exchange_symbol"])
+        table = pa.table(
+            {
+                "key": keys,
+                "from": dim["valid_from_ts_us"],
+                "until": dim["valid_until_ts_us"],
+                "id": dim["symbol_id"],
+            }
+        ).sort_by([("key", "ascending"), ("from", "ascending")])
+        self._froms = table["from"].to_numpy()
+        self._untils = table["until"].to_numpy()
+        self._ids = table["id"].to_numpy()
+        sorted_keys = table["key"].combine_chunks()
+        unique = pc.unique(sorted_keys)
+        self._keys: pa.Array[Any] = unique
+        codes = pc.index_in(sorted_keys, value_set=unique).to_numpy(zero_copy_only=False)
+        self._starts = np.searchsorted(codes, np.arange(len(unique)), side="left")
+        self._ends = np.searchsorted(codes, np.arange(len(unique)), side="right")
+
+    def __len__(self) -> int:
+        return len(self._froms)
+
+    def lookup(self, exchange: Any, symbol: Any, ts_us: Any, *, rows: Any = None) -> PitResult:
+        """Look up every row (or only where ``rows`` is true); nulls are uncovered."""
+        n = len(ts_us)
+        usable = np.ones(n, dtype=bool) if rows is None else np.asarray(rows, dtype=bool).copy()
+        codes_arrow = pc.index_in(_keys(exchange, symbol), value_set=self._keys)
+        usable &= np.asarray(pc.is_valid(codes_arrow).to_numpy(zero_copy_only=False), bool)
+        usable &= np.asarray(pc.is_valid(ts_us).to_numpy(zero_copy_only=False), dtype=bool)
+        ids = np.zeros(n, dtype=np.int64)
+        covered = np.zeros(n, dtype=bool)
+        if usable.any():
+            codes = codes_arrow.fill_null(-1).to_numpy(zero_copy_only=False)
+            ts = ts_us.fill_null(0).to_numpy(zero_copy_only=False)
+            for code in np.unique(codes[usable]):
+                sel = np.flatnonzero(usable & (codes == code))
+                lo, hi = int(self._starts[code]), int(self._ends[code])
+                at = np.searchsorted(self._froms[lo:hi], ts[sel], side="right") - 1
+                window = lo + np.maximum(at, 0)
+                ok = (at >= 0) & (ts[sel] < self._untils[window])
+                ids[sel] = np.where(ok, self._ids[window], 0)
+                covered[sel] = ok
+        return PitResult(pa.array(ids, type=pa.int64(), mask=~covered), covered)
+
+
+def check_pit_coverage(
+    batch: pa.RecordBatch | pa.Table, dim_symbol: pa.Table | SymbolIndex
+) -> tuple[pa.Table, pa.Table, str]:
+    """Split rows into (covered rows with ``symbol_id``, uncovered rows, reason code).
+
+    ``batch`` needs ``exchange``, ``symbol`` and ``ts_event_us``. Uncovered rows are the
+    ones to quarantine as ``missing_pit_symbol_coverage``.
+    """
+    index = dim_symbol if isinstance(dim_symbol, SymbolIndex) else SymbolIndex(dim_symbol)
+    table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
+    result = index.lookup(table["exchange"], table["symbol"], table["ts_event_us"])
+    with_ids = table.append_column("symbol_id", result.symbol_id)
+    covered = pa.array(result.covered)
+    return with_ids.filter(covered), table.filter(pc.invert(covered)), MISSING_COVERAGE
