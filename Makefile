@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test lint typecheck bench venv clean
+.PHONY: test demo lint typecheck bench venv clean
 
 venv: $(STAMP)
 
@@ -22,6 +22,11 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict pointline operators
 
+## demo: generate a small Bronze set, ingest it into ./demo-lake, show what landed
+demo: $(STAMP)
+	rm -rf demo-lake
+	$(BIN)/pointline --root demo-lake demo
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -34,4 +39,4 @@ bench: $(STAMP)
 	$(BIN)/pytest benchmarks --benchmark-only --benchmark-columns=min,median,mean,rounds
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .benchmarks
+	rm -rf $(VENV) demo-lake .pytest_cache .mypy_cache .ruff_cache .benchmarks

@@ -11,6 +11,12 @@ The public API lives here; submodules are the implementation:
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+from pointline.bronze import BronzeFileMetadata
 from pointline.chain import Chain, Map, Operator, RowFlags, Scan, Source, Split
 from pointline.errors import (
     ChainError,
@@ -21,18 +27,22 @@ from pointline.errors import (
 )
 from pointline.exchanges import DEFAULT_EXCHANGES, Exchange, ExchangeRegistry
 from pointline.kernels import FixedPointResult, derive_trading_date, parse_fixed_point
+from pointline.kernels.pit import check_pit_coverage
+from pointline.lake import Lake
+from pointline.lineage import assign_lineage
 from pointline.schemas import ColumnSpec, TableSpec, get_table_spec, list_table_specs
-
-__version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_EXCHANGES",
+    "BronzeFileMetadata",
     "Chain",
     "ChainError",
     "ColumnSpec",
     "Exchange",
     "ExchangeRegistry",
     "FixedPointResult",
+    "IngestionResult",
+    "Lake",
     "Map",
     "Operator",
     "PointlineError",
@@ -45,8 +55,30 @@ __all__ = [
     "UnknownExchangeError",
     "UnknownTableError",
     "__version__",
+    "assign_lineage",
+    "check_pit_coverage",
     "derive_trading_date",
     "get_table_spec",
+    "ingest_file",
     "list_table_specs",
     "parse_fixed_point",
+    "update_manifest_status",
 ]
+
+# The ingest pipeline assembles its chain from the ``operators`` package, which itself
+# builds on this package's core; importing it lazily keeps either import order working.
+_LAZY = {
+    "IngestionResult": "pointline.ingest",
+    "ingest_file": "pointline.ingest",
+    "update_manifest_status": "pointline.ingest",
+}
+
+if TYPE_CHECKING:
+    from pointline.ingest import IngestionResult, ingest_file, update_manifest_status
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    msg = f"module 'pointline' has no attribute {name!r}"
+    raise AttributeError(msg)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pointline
 
 CORE_ROOT = Path(pointline.__file__).parent
-ASSEMBLY: frozenset[str] = frozenset()
+ASSEMBLY: frozenset[str] = frozenset({"ingest.py"})
 """Modules of pointline (relative paths) allowed to import operators."""
 FORBIDDEN = "operators"
 

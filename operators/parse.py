@@ -1,0 +1,383 @@
+"""parse: a Tardis CSV file (plain or gzip) to a stream of string batches, one per block.
+
+The first step of the ingest chain. Every vendor field travels on as text under
+``raw:<header name>`` (nothing is typed here, so no bad value can abort the file: typing
+and validation are per-row work for ``normalize``). Each data row gets ``file_seq``, its
+1-based number in the Bronze file with the header excluded, fixed here once and
+independent of the block size.
+
+How a file is read:
+
+- gzip is detected by its magic bytes ``1f 8b``, never by the file name;
+- the header line is read here, not by the CSV reader: a UTF-8 byte order mark and a
+  CRLF line end are stripped, and every expected column is looked up by name (extra
+  columns are ignored; order does not matter; a missing one is a :class:`ParseError`);
+- the rest (the stream positioned after the header line, so a long header never has to
+  fit in a block) streams through ``pyarrow.csv.open_csv`` block by block with
+  ``use_threads=False`` (then pyarrow numbers malformed rows exactly), every column as
+  ``string``; an empty cell (quoted or not) becomes null and no other text does (``NA``,
+  ``null`` and ``nan`` stay text);
+- a row with the wrong number of fields is not dropped: it comes out in file order, with
+  null fields, its text in ``_raw_line`` and the flag ``<name>.malformed_row``, so that
+  every data row appears exactly once and the accounting holds;
+- a blank line is not a data row: it gets no ``file_seq`` and does not appear (this is
+  what pyarrow does too: its row numbers skip blank lines);
+- a zero-byte file, an empty gzip (Tardis's "no data") and a header-only file give no
+  rows and no error.
+
+A problem with the file itself (missing columns, a corrupt or truncated gzip, bytes that
+are not UTF-8, a row longer than ``block_size``) raises :class:`ParseError` naming the
+file and, when known, the row and field. It may be raised on the first read or midway.
+
+>>> import tempfile, pathlib
+>>> from pointline.chain import Chain
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+>>> _ = path.write_text(
+...     "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\\n"
+...     "bitmex,XBTUSD,1,2,a,buy,8531.5,10\\n"
+...     "bitmex,XBTUSD,1,2\\n"
+... )
+>>> table = Chain([parse_tardis(path, "trades")]).run().read_all()
+>>> table["raw:price"].to_pylist(), table["file_seq"].to_pylist()
+(['8531.5', None], [1, 2])
+>>> table["_raw_line"].to_pylist(), table["_pl_flag"].to_pylist()
+([None, 'bitmex,XBTUSD,1,2'], [None, 'parse.malformed_row'])
+"""
+
+from __future__ import annotations
+
+import csv as pycsv
+import re
+from collections import deque
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from operators.columns import FILE_SEQ, RAW_LINE, raw
+from pointline.chain import FLAG_FIELD, RowFlags, Source
+from pointline.errors import PointlineError
+from pointline.vendors.tardis import HEADERS
+
+__all__ = ["MALFORMED_ROW", "ParseError", "parse_schema", "parse_tardis"]
+
+MALFORMED_ROW = "malformed_row"
+"""The rule name of a row with the wrong number of fields."""
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_BOM = b"\xef\xbb\xbf"
+_HEADER_CHUNK = 1 << 16
+_HEADER_LIMIT = 1 << 20
+_ARROW_ROW = re.compile(r"Row #(\d+)")
+_ARROW_COLUMN = re.compile(r"column #(\d+)")
+
+
+class ParseError(PointlineError, ValueError):
+    """A Bronze file cannot be read as the data type it claims to be (a file-level
+    problem: the file is ``failed``, not quarantined row by row). ``file`` names it;
+    ``row`` (the data row, as ``file_seq`` counts) and ``field`` are set when known."""
+
+
+def parse_schema(data_type: str) -> pa.Schema:
+    """The schema of the batches :func:`parse_tardis` yields for ``data_type``.
+
+    >>> parse_schema("trades").names[-4:]
+    ['raw:amount', 'file_seq', '_raw_line', '_pl_flag']
+    """
+    fields: list[pa.Field[Any]] = [
+        pa.field(raw(name), pa.string()) for name in _header_of(data_type)
+    ]
+    fields.append(pa.field(FILE_SEQ, pa.int64(), nullable=False))
+    fields.append(pa.field(RAW_LINE, pa.string()))
+    fields.append(FLAG_FIELD)
+    return pa.schema(fields)
+
+
+def parse_tardis(
+    path: str | Path,
+    data_type: str,
+    *,
+    display_path: str | None = None,
+    block_size: int = 1 << 20,
+    name: str = "parse",
+) -> Source:
+    """A source that streams the Tardis CSV file at ``path`` as :func:`parse_schema` batches.
+
+    Args:
+        path: the file, plain or gzip (detected by content).
+        data_type: a key of ``pointline.vendors.tardis.HEADERS``.
+        display_path: how errors name the file (for example its path relative to the
+            bronze root); defaults to ``path``.
+        block_size: bytes per CSV block; one block gives about one batch. Memory is about
+            32 blocks (the reader's read-ahead); 256 KiB-1 MiB is also the fastest.
+        name: the step name; also the step part of the malformed-row flag.
+
+    Nothing is read until the source is run; each run reads the file afresh.
+    """
+    schema = parse_schema(data_type)
+    if block_size < 1:
+        msg = f"block_size must be >= 1 byte, got {block_size}"
+        raise ValueError(msg)
+    reader = _FileReader(
+        path=Path(path),
+        shown=display_path if display_path is not None else str(path),
+        expected=HEADERS[data_type],
+        schema=schema,
+        block_size=block_size,
+        step=name,
+    )
+    return Source(name=name, schema=schema, open=reader.batches)
+
+
+def _header_of(data_type: str) -> tuple[str, ...]:
+    try:
+        return HEADERS[data_type]
+    except KeyError:
+        known = ", ".join(sorted(HEADERS))
+        msg = f"unknown Tardis data type {data_type!r}; known: {known}"
+        raise ParseError(msg) from None
+
+
+class _FileReader:
+    """One file, read once per call of :meth:`batches`."""
+
+    def __init__(
+        self,
+        *,
+        path: Path,
+        shown: str,
+        expected: Sequence[str],
+        schema: pa.Schema,
+        block_size: int,
+        step: str,
+    ) -> None:
+        self.path = path
+        self.shown = shown
+        self.expected = tuple(expected)
+        self.schema = schema
+        self.block_size = block_size
+        self.step = step
+
+    def error(
+        self, message: str, *, row: int | None = None, field: str | None = None
+    ) -> ParseError:
+        return ParseError(message, file=self.shown, row=row, field=field)
+
+    # -- opening -----------------------------------------------------------------------
+
+    def _is_gzip(self) -> bool:
+        try:
+            with open(self.path, "rb") as f:
+                return f.read(2) == _GZIP_MAGIC
+        except OSError as exc:
+            msg = f"cannot be opened: {exc}"
+            raise self.error(msg) from exc
+
+    def _open(self, gzip: bool) -> pa.NativeFile:
+        try:
+            if gzip:
+                return pa.input_stream(str(self.path), compression="gzip")
+            return pa.input_stream(str(self.path), compression=None)  # type: ignore[arg-type]
+        except OSError as exc:
+            msg = f"cannot be opened: {exc}"
+            raise self.error(msg) from exc
+
+    def _read_header(self, gzip: bool) -> tuple[list[str], int, bool] | None:
+        """The header's names, its length in bytes with its line end, and whether any byte
+        follows it; ``None`` for a file with no bytes at all (after decompression)."""
+        buffer = b""
+        with self._open(gzip) as stream:
+            try:
+                while True:
+                    chunk = stream.read(_HEADER_CHUNK)
+                    buffer += chunk
+                    end = _line_end(buffer)
+                    if end is not None or not chunk:
+                        break
+                    if len(buffer) > _HEADER_LIMIT:
+                        msg = f"has no line end in its first {_HEADER_LIMIT} bytes (no header?)"
+                        raise self.error(msg)
+                if end is not None and len(buffer) <= end + 2:
+                    buffer += stream.read(_HEADER_CHUNK)  # anything after the header?
+            except OSError as exc:
+                raise self._io_error(exc, gzip=gzip) from exc
+        if not buffer:
+            return None
+        line = buffer if end is None else buffer[:end]
+        size = len(line) + (2 if buffer[len(line) : len(line) + 2] == b"\r\n" else 1)
+        if line.startswith(_BOM):
+            line = line[len(_BOM) :]
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            msg = f"has a header that is not UTF-8 text: {exc}"
+            raise self.error(msg) from exc
+        names = next(pycsv.reader([text]), [])
+        return names, size, len(buffer) > size
+
+    def _column_names(self, names: list[str]) -> list[str]:
+        """The names to give the CSV reader: the file's own, with every column that is
+        not an expected one (or is a repeat) renamed out of the way."""
+        wanted = set(self.expected)
+        seen: set[str] = set()
+        repeated: list[str] = []
+        for n in names:
+            if n in wanted and n in seen:
+                repeated.append(n)
+            seen.add(n)
+        if repeated:
+            msg = f"has column(s) {repeated} more than once in its header"
+            raise self.error(msg)
+        missing = [n for n in self.expected if n not in seen]
+        if missing:
+            got = ",".join(names)
+            msg = (
+                f"is missing column(s) {', '.join(missing)}: header is {got!r}, "
+                f"expected {','.join(self.expected)} (in any order)"
+            )
+            raise self.error(msg)
+        return [n if n in wanted else f"\x00unused{i}" for i, n in enumerate(names)]
+
+    # -- reading -----------------------------------------------------------------------
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        gzip = self._is_gzip()
+        header = self._read_header(gzip)
+        if header is None:
+            return
+        names, header_size, has_rows = header
+        column_names = self._column_names(names)
+        if not has_rows:
+            return
+        malformed: deque[tuple[int, str]] = deque()
+
+        def on_invalid(row: pacsv.InvalidRow) -> Literal["skip"]:
+            # The reader starts after the header and its ``number`` skips blank lines, so
+            # it is the data row; it is -1 when unknown (never with use_threads=False),
+            # which _assemble reports. An exception raised here would be swallowed.
+            number = -1 if row.number is None else row.number
+            malformed.append((number, row.text))
+            return "skip"
+
+        string_types = {n: pa.string() for n in self.expected}
+        stream = self._open(gzip)
+        try:
+            try:
+                stream.read(header_size)  # the reader starts at the first data row
+                reader = pacsv.open_csv(
+                    stream,  # type: ignore[arg-type]  # the stub omits NativeFile
+                    read_options=pacsv.ReadOptions(
+                        block_size=self.block_size,
+                        use_threads=False,
+                        column_names=column_names,
+                    ),
+                    parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+                    convert_options=pacsv.ConvertOptions(
+                        column_types=string_types,
+                        include_columns=list(self.expected),
+                        null_values=[""],
+                        strings_can_be_null=True,
+                        quoted_strings_can_be_null=True,
+                    ),
+                )
+            except (OSError, pa.ArrowException) as exc:
+                raise self._read_error(exc, gzip=gzip, names=names) from exc
+            done = 0
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    break
+                except (OSError, pa.ArrowException) as exc:
+                    raise self._read_error(exc, gzip=gzip, names=names) from exc
+                out = self._assemble(batch, done, malformed)
+                if out.num_rows:
+                    done += out.num_rows
+                    yield out
+            if malformed:
+                yield self._assemble(None, done, malformed)
+        finally:
+            stream.close()
+
+    def _assemble(
+        self,
+        batch: pa.RecordBatch | None,
+        done: int,
+        malformed: deque[tuple[int, str]],
+    ) -> pa.RecordBatch:
+        """The good rows of ``batch`` (rows ``done + 1 ...`` of the file, less the malformed
+        ones) with the malformed rows that fall among them put back in place. ``batch=None``
+        flushes the malformed rows left at the end of the file."""
+        good = 0 if batch is None else batch.num_rows
+        taken: list[tuple[int, str]] = []
+        # A malformed row belongs here if it comes before this batch's last good row; one
+        # after it goes with the next batch (or the final flush), in the same place.
+        while malformed and (batch is None or malformed[0][0] <= done + good + len(taken)):
+            taken.append(malformed.popleft())
+        n = good + len(taken)
+        seqs = np.array([seq for seq, _ in taken], dtype=np.int64) - done - 1
+        if taken and (seqs[0] < 0 or seqs[-1] >= n or np.any(np.diff(seqs) <= 0)):
+            msg = (
+                f"pyarrow's malformed-row numbers {[s for s, _ in taken]} do not fit rows "
+                f"{done + 1}..{done + n}"
+            )
+            raise self.error(msg)
+        file_seq = pa.array(np.arange(done + 1, done + n + 1, dtype=np.int64))
+        flags = RowFlags(self.step, n)
+        arrays: list[pa.Array[Any]]
+        if not taken:
+            assert batch is not None
+            arrays = [*batch.columns, file_seq, pa.nulls(n, pa.string()), flags.array()]
+            return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+        bad = np.zeros(n, dtype=np.bool_)
+        bad[seqs] = True
+        order = np.empty(n, dtype=np.int64)
+        order[~bad] = np.arange(good)
+        order[bad] = np.arange(good, n)
+        fill = pa.nulls(len(taken), pa.string())
+        columns: list[pa.Array[Any]] = []
+        for i in range(len(self.expected)):
+            column = fill if batch is None else pa.concat_arrays([batch.column(i), fill])
+            columns.append(column.take(order))
+        lines = pa.concat_arrays(
+            [pa.nulls(good, pa.string()), pa.array([text for _, text in taken], pa.string())]
+        ).take(order)
+        flags.flag(bad, MALFORMED_ROW)
+        arrays = [*columns, file_seq, lines, flags.array()]
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    # -- errors ------------------------------------------------------------------------
+
+    def _io_error(self, exc: OSError, *, gzip: bool) -> ParseError:
+        if gzip:
+            return self.error(f"is not a valid gzip file: {exc}")
+        return self.error(f"cannot be read: {exc}")
+
+    def _read_error(self, exc: BaseException, *, gzip: bool, names: Sequence[str]) -> ParseError:
+        """A ParseError for an error of the CSV reader; ``names`` is the file's header, which
+        pyarrow's "column #i" indexes (its "Row #n" is the data row, as the reader starts
+        after the header)."""
+        text = str(exc)
+        if isinstance(exc, OSError):
+            return self._io_error(exc, gzip=gzip)
+        row_match = _ARROW_ROW.search(text)
+        row = int(row_match.group(1)) if row_match else None
+        column_match = _ARROW_COLUMN.search(text)
+        field = None
+        if column_match and int(column_match.group(1)) < len(names):
+            field = names[int(column_match.group(1))]
+        if "UTF8" in text or "UTF-8" in text:
+            return self.error(f"is not valid UTF-8 text (pyarrow: {text})", row=row, field=field)
+        hint = ""
+        if "straddl" in text:
+            hint = f"; a row is longer than block_size={self.block_size} bytes: raise it"
+        return self.error(f"cannot be parsed as CSV (pyarrow: {text}){hint}", row=row, field=field)
+
+
+def _line_end(buffer: bytes) -> int | None:
+    """The index of the first line end (``\\n`` or ``\\r``) in ``buffer``, if any."""
+    ends = [i for i in (buffer.find(b"\n"), buffer.find(b"\r")) if i >= 0]
+    return min(ends) if ends else None

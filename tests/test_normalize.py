@@ -1,0 +1,690 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pytest
+
+from operators.columns import FILE_SEQ, RAW_LINE, raw
+from operators.normalize import SUPPORTED_DATA_TYPES, normalize_tardis
+from pointline.chain import FLAG_COLUMN, FLAG_FIELD, Chain, decode_flags
+from pointline.errors import ChainError, SchemaError
+from pointline.testing import assert_tables_equal, batches_from_rows, rebatch
+from pointline.vendors.tardis import HEADERS
+
+SAMPLES = Path("/work/shared/data/tardis-samples")
+NOW_US = 1_700_000_000_000_000  # 2023-11-14T22:13:20Z
+TS = "1583020803145000"
+LOCAL_TS = "1583020803307160"
+P = 1_000_000_000  # 10**9, the price and qty scale
+
+DEFAULTS: dict[str, dict[str, str]] = {
+    "trades": {"id": "t1", "side": "buy", "price": "100", "amount": "2"},
+    "liquidations": {"id": "l1", "side": "sell", "price": "100", "amount": "2"},
+    "quotes": {"ask_amount": "3", "ask_price": "101", "bid_price": "100", "bid_amount": "2"},
+    "incremental_book_L2": {"is_snapshot": "false", "side": "bid", "price": "100", "amount": "2"},
+    "derivative_ticker": {
+        "funding_timestamp": "1583020800000000",
+        "funding_rate": "0.0001",
+        "predicted_funding_rate": "-2.5e-05",
+        "open_interest": "1000",
+        "last_price": "9500.5",
+        "index_price": "9500",
+        "mark_price": "9500.25",
+    },
+    "options_chain": {
+        "type": "put",
+        "strike_price": "9875",
+        "expiration": "1591689600000000",
+        "mark_price": "0.0221",
+        "delta": "-0.61752",
+    },
+}
+
+
+def input_schema(data_type: str) -> pa.Schema:
+    return pa.schema(
+        [pa.field(raw(h), pa.string()) for h in HEADERS[data_type]]
+        + [pa.field(FILE_SEQ, pa.int64()), pa.field(RAW_LINE, pa.string()), FLAG_FIELD]
+    )
+
+
+def row(data_type: str, **fields: str | None) -> dict[str, Any]:
+    """One input row: the common defaults, then the type's defaults, then ``fields``."""
+    values: dict[str, str | None] = {
+        "exchange": "bitmex",
+        "symbol": "XBTUSD",
+        "timestamp": TS,
+        "local_timestamp": LOCAL_TS,
+        **DEFAULTS.get(data_type, {}),
+        **fields,
+    }
+    unknown = set(values) - set(HEADERS[data_type])
+    assert not unknown, unknown
+    return {raw(h): v for h, v in values.items()}
+
+
+def run(data_type: str, rows: list[dict[str, Any]], *, batch_size: int = 65_536) -> pa.Table:
+    rows = [{FILE_SEQ: i + 1, **r} for i, r in enumerate(rows)]
+    schema = input_schema(data_type)
+    chain = Chain([normalize_tardis(data_type, now_us=NOW_US)], input_schema=schema)
+    return chain.run(batches_from_rows(rows, schema, batch_size=batch_size)).read_all()
+
+
+def canonical(table: pa.Table, *columns: str) -> list[dict[str, Any]]:
+    return table.select(list(columns)).to_pylist()
+
+
+def flags_of(table: pa.Table) -> list[tuple[str, str, str | None] | None]:
+    column = table.column(FLAG_COLUMN).combine_chunks()
+    steps, rules, fields = (a.to_pylist() for a in decode_flags(column))
+    return [
+        None if step is None else (step, rule, field)
+        for step, rule, field in zip(steps, rules, fields, strict=True)
+    ]
+
+
+# --------------------------------------------------------------------------- schema
+
+
+EXPECTED_PRODUCED = {
+    "trades": [
+        ("trade_id", pa.string()),
+        ("side", pa.string()),
+        ("is_buyer_maker", pa.bool_()),
+        ("price", pa.int64()),
+        ("qty", pa.int64()),
+    ],
+    "liquidations": [
+        ("liquidation_id", pa.string()),
+        ("side", pa.string()),
+        ("price", pa.int64()),
+        ("qty", pa.int64()),
+    ],
+    "quotes": [
+        ("bid_price", pa.int64()),
+        ("bid_qty", pa.int64()),
+        ("ask_price", pa.int64()),
+        ("ask_qty", pa.int64()),
+        ("seq_num", pa.int64()),
+    ],
+    "incremental_book_L2": [
+        ("book_seq", pa.int64()),
+        ("side", pa.string()),
+        ("price", pa.int64()),
+        ("qty", pa.int64()),
+        ("is_snapshot", pa.bool_()),
+    ],
+    "book_snapshot_5": [
+        ("depth", pa.int32()),
+        ("bid_prices", pa.list_(pa.int64())),
+        ("bid_qtys", pa.list_(pa.int64())),
+        ("ask_prices", pa.list_(pa.int64())),
+        ("ask_qtys", pa.list_(pa.int64())),
+    ],
+}
+
+
+@pytest.mark.parametrize("data_type", sorted(EXPECTED_PRODUCED))
+def test_output_schema_keeps_input_and_appends_nullable_canonical_columns(data_type: str) -> None:
+    schema = input_schema(data_type)
+    out = normalize_tardis(data_type).output_schema(schema)
+    prefix = [
+        ("exchange", pa.string()),
+        ("symbol", pa.string()),
+        ("ts_event_us", pa.int64()),
+        ("ts_local_us", pa.int64()),
+    ]
+    expected = pa.schema(
+        list(schema)
+        + [pa.field(n, t, nullable=True) for n, t in prefix + EXPECTED_PRODUCED[data_type]]
+    )
+    assert out.equals(expected)
+
+
+def test_every_supported_type_builds_and_runs_on_no_rows() -> None:
+    assert set(SUPPORTED_DATA_TYPES) == set(HEADERS)
+    for data_type in SUPPORTED_DATA_TYPES:
+        table = run(data_type, [])
+        assert table.num_rows == 0
+
+
+def test_unknown_data_type_is_a_schema_error_naming_the_known_ones() -> None:
+    with pytest.raises(SchemaError, match=r"unknown Tardis data type 'trade'; supported: trades"):
+        normalize_tardis("trade")
+
+
+def test_missing_raw_column_fails_when_the_chain_is_built() -> None:
+    schema = input_schema("trades").remove(input_schema("trades").get_field_index(raw("price")))
+    with pytest.raises(ChainError, match=r"step .normalize.: needs column .raw:price."):
+        Chain([normalize_tardis("trades")], input_schema=schema)
+
+
+# --------------------------------------------------------------------------- mapping
+
+
+def test_trades_mapping() -> None:
+    table = run(
+        "trades",
+        [
+            row("trades", exchange=" BitMEX ", symbol=" XBTUSD ", side="SELL", price="0.1"),
+            row("trades", side="buy", price="8531.5", amount="1e-05", id=None),
+            row("trades", side="Unknown", price="+2.5E3", amount="0.000000001"),
+        ],
+    )
+    assert canonical(
+        table,
+        "exchange",
+        "symbol",
+        "ts_event_us",
+        "ts_local_us",
+        "trade_id",
+        "side",
+        "is_buyer_maker",
+        "price",
+        "qty",
+    ) == [
+        {
+            "exchange": "bitmex",
+            "symbol": "XBTUSD",
+            "ts_event_us": 1583020803145000,
+            "ts_local_us": 1583020803307160,
+            "trade_id": "t1",
+            "side": "sell",
+            "is_buyer_maker": True,
+            "price": 100000000,
+            "qty": 2 * P,
+        },
+        {
+            "exchange": "bitmex",
+            "symbol": "XBTUSD",
+            "ts_event_us": 1583020803145000,
+            "ts_local_us": 1583020803307160,
+            "trade_id": None,
+            "side": "buy",
+            "is_buyer_maker": False,
+            "price": 8531500000000,
+            "qty": 10000,
+        },
+        {
+            "exchange": "bitmex",
+            "symbol": "XBTUSD",
+            "ts_event_us": 1583020803145000,
+            "ts_local_us": 1583020803307160,
+            "trade_id": "t1",
+            "side": "unknown",
+            "is_buyer_maker": None,
+            "price": 2500 * P,
+            "qty": 1,
+        },
+    ]
+    assert flags_of(table) == [None, None, None]
+    # the raw columns travel on unchanged
+    assert table.column(raw("exchange")).to_pylist()[0] == " BitMEX "
+
+
+def test_liquidations_mapping() -> None:
+    table = run("liquidations", [row("liquidations", id="abc", side="Buy", price="0.5")])
+    assert canonical(table, "liquidation_id", "side", "price", "qty") == [
+        {"liquidation_id": "abc", "side": "buy", "price": 500000000, "qty": 2 * P}
+    ]
+    assert flags_of(table) == [None]
+
+
+def test_quotes_mapping_and_one_empty_side_is_valid() -> None:
+    table = run(
+        "quotes",
+        [
+            row("quotes"),
+            row("quotes", ask_amount=None, ask_price=None),
+            row("quotes", bid_price=None, bid_amount=""),
+            row("quotes", ask_price="100"),  # locked book: bid == ask is fine
+        ],
+    )
+    assert canonical(table, "bid_price", "bid_qty", "ask_price", "ask_qty") == [
+        {"bid_price": 100 * P, "bid_qty": 2 * P, "ask_price": 101 * P, "ask_qty": 3 * P},
+        {"bid_price": 100 * P, "bid_qty": 2 * P, "ask_price": None, "ask_qty": None},
+        {"bid_price": None, "bid_qty": None, "ask_price": 101 * P, "ask_qty": 3 * P},
+        {"bid_price": 100 * P, "bid_qty": 2 * P, "ask_price": 100 * P, "ask_qty": 3 * P},
+    ]
+    assert table.column("seq_num").to_pylist() == [None] * 4
+    assert flags_of(table) == [None] * 4
+
+
+def test_orderbook_updates_mapping_and_zero_qty_is_a_delete() -> None:
+    table = run(
+        "incremental_book_L2",
+        [
+            row("incremental_book_L2", is_snapshot="TRUE", side="ASK", price="6421.5"),
+            row("incremental_book_L2", is_snapshot="False", amount="0"),
+        ],
+    )
+    assert canonical(table, "book_seq", "side", "price", "qty", "is_snapshot") == [
+        {
+            "book_seq": None,
+            "side": "ask",
+            "price": 6421500000000,
+            "qty": 2 * P,
+            "is_snapshot": True,
+        },
+        {"book_seq": None, "side": "bid", "price": 100 * P, "qty": 0, "is_snapshot": False},
+    ]
+    assert flags_of(table) == [None, None]
+
+
+def test_derivative_ticker_mapping() -> None:
+    table = run("derivative_ticker", [row("derivative_ticker", open_interest=None)])
+    assert canonical(
+        table,
+        "mark_price",
+        "index_price",
+        "last_price",
+        "open_interest",
+        "funding_rate",
+        "predicted_funding_rate",
+        "funding_ts_us",
+    ) == [
+        {
+            "mark_price": 9500250000000,
+            "index_price": 9500 * P,
+            "last_price": 9500500000000,
+            "open_interest": None,
+            "funding_rate": 0.0001,
+            "predicted_funding_rate": -2.5e-05,
+            "funding_ts_us": 1583020800000000,
+        }
+    ]
+    assert flags_of(table) == [None]
+
+
+def test_options_chain_mapping() -> None:
+    table = run(
+        "options_chain",
+        [row("options_chain", type="PUT", underlying_index=" SYN.BTC-9JUN20 ", bid_iv="55.91")],
+    )
+    got = canonical(
+        table,
+        "option_type",
+        "strike",
+        "expiration_ts_us",
+        "mark_price",
+        "bid_price",
+        "bid_iv",
+        "underlying_index",
+        "delta",
+        "rho",
+    )
+    assert got == [
+        {
+            "option_type": "put",
+            "strike": 9875 * P,
+            "expiration_ts_us": 1591689600000000,
+            "mark_price": 22100000,
+            "bid_price": None,
+            "bid_iv": 55.91,
+            "underlying_index": "SYN.BTC-9JUN20",
+            "delta": -0.61752,
+            "rho": None,
+        }
+    ]
+    assert flags_of(table) == [None]
+
+
+def test_book_snapshot_levels_best_first_with_null_for_an_empty_level() -> None:
+    levels: dict[str, str | None] = {}
+    for i in range(5):
+        levels[f"asks[{i}].price"] = f"{101 + i}"
+        levels[f"asks[{i}].amount"] = "1"
+        levels[f"bids[{i}].price"] = f"{100 - i}.5"
+        levels[f"bids[{i}].amount"] = "0.25"
+    levels["bids[4].price"] = None
+    levels["bids[4].amount"] = None
+    table = run("book_snapshot_5", [row("book_snapshot_5", **levels)])
+    assert canonical(table, "depth", "bid_prices", "bid_qtys", "ask_prices", "ask_qtys") == [
+        {
+            "depth": 5,
+            "bid_prices": [100500000000, 99500000000, 98500000000, 97500000000, None],
+            "bid_qtys": [250000000] * 4 + [None],
+            "ask_prices": [101 * P, 102 * P, 103 * P, 104 * P, 105 * P],
+            "ask_qtys": [P] * 5,
+        }
+    ]
+    assert flags_of(table) == [None]
+
+
+@pytest.mark.parametrize("empty", [None, ""])
+def test_event_time_falls_back_to_local_timestamp_row_by_row(empty: str | None) -> None:
+    table = run("trades", [row("trades", timestamp=empty), row("trades")])
+    assert table.column("ts_event_us").to_pylist() == [1583020803307160, 1583020803145000]
+    assert table.column("ts_local_us").to_pylist() == [1583020803307160, 1583020803307160]
+    assert flags_of(table) == [None, None]
+
+
+def test_integer_text_edge_cases() -> None:
+    table = run(
+        "trades",
+        [
+            row("trades", timestamp="+1583020803145000"),  # a sign: parsed exactly
+            row("trades", timestamp="0001583020803145000"),  # 19 chars, leading zeros
+            row("trades", timestamp="0x10"),  # Arrow's cast would take hex: we do not
+            row("trades", timestamp="1583020803145000000"),  # nanoseconds: fits, wrong scale
+            row("trades", timestamp="99999999999999999999"),  # beyond int64
+        ],
+    )
+    assert table.column("ts_event_us").to_pylist()[:2] == [1583020803145000] * 2
+    assert flags_of(table) == [
+        None,
+        None,
+        ("normalize", "unparseable_value", "timestamp"),
+        ("normalize", "timestamp_out_of_range", "timestamp"),
+        ("normalize", "value_out_of_range", "timestamp"),
+    ]
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def flag(rule: str, field: str | None = None) -> tuple[str, str, str | None]:
+    return ("normalize", rule, field)
+
+
+RULE_CASES: list[tuple[str, dict[str, str | None], tuple[str, str, str | None]]] = [
+    # every table: the prefix
+    ("trades", {"exchange": None}, flag("missing_field", "exchange")),
+    ("trades", {"exchange": "  "}, flag("missing_field", "exchange")),
+    ("trades", {"symbol": ""}, flag("missing_field", "symbol")),
+    ("quotes", {"local_timestamp": None}, flag("missing_field", "local_timestamp")),
+    ("trades", {"local_timestamp": "12a"}, flag("unparseable_value", "local_timestamp")),
+    ("trades", {"timestamp": "1.5e15"}, flag("unparseable_value", "timestamp")),
+    ("trades", {"timestamp": "946684799999999"}, flag("timestamp_out_of_range", "timestamp")),
+    ("trades", {"timestamp": "1700172800000001"}, flag("timestamp_out_of_range", "timestamp")),
+    (
+        "trades",
+        {"timestamp": None, "local_timestamp": "5"},
+        flag("timestamp_out_of_range", "local_timestamp"),
+    ),
+    ("trades", {"local_timestamp": "-1"}, flag("timestamp_out_of_range", "local_timestamp")),
+    # trades
+    ("trades", {"price": None}, flag("missing_field", "price")),
+    ("trades", {"amount": ""}, flag("missing_field", "amount")),
+    ("trades", {"side": None}, flag("missing_field", "side")),
+    ("trades", {"price": "1.2.3"}, flag("unparseable_value", "price")),
+    ("trades", {"amount": "NaN"}, flag("unparseable_value", "amount")),
+    ("trades", {"price": "9223372037"}, flag("value_out_of_range", "price")),
+    ("trades", {"side": "short"}, flag("invalid_trade")),
+    ("trades", {"price": "0"}, flag("invalid_trade")),
+    ("trades", {"price": "-1"}, flag("invalid_trade")),
+    ("trades", {"amount": "0"}, flag("invalid_trade")),
+    # liquidations
+    ("liquidations", {"side": "unknown"}, flag("invalid_liquidation")),
+    ("liquidations", {"price": "0"}, flag("invalid_liquidation")),
+    ("liquidations", {"amount": "0"}, flag("invalid_liquidation")),
+    ("liquidations", {"amount": None}, flag("missing_field", "amount")),
+    # quotes
+    ("quotes", {"bid_price": "0"}, flag("invalid_quote")),
+    ("quotes", {"ask_price": "-101"}, flag("invalid_quote")),
+    ("quotes", {"bid_amount": "-1"}, flag("invalid_quote")),
+    ("quotes", {"ask_amount": "-0.5"}, flag("invalid_quote")),
+    ("quotes", {"bid_price": "101.000000001"}, flag("invalid_quote")),
+    (
+        "quotes",
+        {"bid_price": None, "bid_amount": None, "ask_price": "", "ask_amount": None},
+        flag("invalid_quote"),
+    ),
+    ("quotes", {"ask_price": "x"}, flag("unparseable_value", "ask_price")),
+    # orderbook updates
+    ("incremental_book_L2", {"side": "buy"}, flag("invalid_book_update")),
+    ("incremental_book_L2", {"price": "0"}, flag("invalid_book_update")),
+    ("incremental_book_L2", {"amount": "-1"}, flag("invalid_book_update")),
+    ("incremental_book_L2", {"is_snapshot": None}, flag("invalid_book_update")),
+    ("incremental_book_L2", {"is_snapshot": "yes"}, flag("invalid_book_update")),
+    ("incremental_book_L2", {"side": ""}, flag("missing_field", "side")),
+    # derivative ticker
+    ("derivative_ticker", {"mark_price": None}, flag("invalid_mark_price")),
+    ("derivative_ticker", {"mark_price": "0"}, flag("invalid_mark_price")),
+    ("derivative_ticker", {"funding_rate": "abc"}, flag("unparseable_value", "funding_rate")),
+    (
+        "derivative_ticker",
+        {"funding_timestamp": "soon"},
+        flag("unparseable_value", "funding_timestamp"),
+    ),
+    # options chain
+    ("options_chain", {"type": "future"}, flag("invalid_option_contract")),
+    ("options_chain", {"strike_price": "0"}, flag("invalid_option_contract")),
+    ("options_chain", {"expiration": "0"}, flag("invalid_option_contract")),
+    ("options_chain", {"type": None}, flag("missing_field", "type")),
+    ("options_chain", {"delta": "inf"}, flag("unparseable_value", "delta")),
+]
+
+
+@pytest.mark.parametrize(("data_type", "fields", "expected"), RULE_CASES)
+def test_row_rules(
+    data_type: str, fields: dict[str, str | None], expected: tuple[str, str, str | None]
+) -> None:
+    table = run(data_type, [row(data_type), row(data_type, **fields), row(data_type)])
+    assert flags_of(table) == [None, expected, None]
+
+
+FIRST_FLAG_CASES: list[tuple[str, dict[str, str | None], tuple[str, str, str | None]]] = [
+    # fields in header order: exchange before price
+    ("trades", {"exchange": None, "price": "x"}, flag("missing_field", "exchange")),
+    # unparseable price before the empty amount that follows it in the header
+    ("trades", {"price": "x", "amount": None}, flag("unparseable_value", "price")),
+    # field rules before the time range
+    ("trades", {"timestamp": "5", "amount": "y"}, flag("unparseable_value", "amount")),
+    # the time range before the table rule
+    ("trades", {"timestamp": "5", "side": "short"}, flag("timestamp_out_of_range", "timestamp")),
+    # an overflow before the table rule
+    (
+        "quotes",
+        {"bid_price": "1e20", "ask_price": "-1"},
+        flag("value_out_of_range", "bid_price"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("data_type", "fields", "expected"), FIRST_FLAG_CASES)
+def test_first_flag_wins(
+    data_type: str, fields: dict[str, str | None], expected: tuple[str, str, str | None]
+) -> None:
+    assert flags_of(run(data_type, [row(data_type, **fields)])) == [expected]
+
+
+def test_rows_flagged_by_parse_keep_their_flag_and_get_null_values() -> None:
+    malformed = {raw(h): None for h in HEADERS["trades"]} | {
+        RAW_LINE: "bitmex,XBTUSD,1,2",
+        FLAG_COLUMN: "parse.malformed_row",
+    }
+    table = run("trades", [row("trades"), malformed, row("trades")])
+    assert flags_of(table) == [None, ("parse", "malformed_row", None), None]
+    assert canonical(table, "exchange", "price", "ts_event_us")[1] == {
+        "exchange": None,
+        "price": None,
+        "ts_event_us": None,
+    }
+
+
+# --------------------------------------------------------------------------- execution shape
+
+
+def mixed_rows() -> list[dict[str, Any]]:
+    rows = []
+    for i in range(40):
+        fields: dict[str, str | None] = {"price": f"{100 + i}.{i}", "amount": str(i % 7)}
+        if i % 5 == 0:
+            fields["timestamp"] = None
+        if i % 9 == 0:
+            fields["side"] = "bad"
+        if i % 11 == 0:
+            fields["price"] = "oops"
+        rows.append(row("trades", **fields))
+    return rows
+
+
+def test_batch_size_invariance_and_rerun() -> None:
+    rows = mixed_rows()
+    expected = run("trades", rows, batch_size=65_536)
+    assert sum(f is not None for f in flags_of(expected)) > 5
+    for batch_size in (1, 7):
+        got = run("trades", rows, batch_size=batch_size)
+        assert flags_of(got) == flags_of(expected)
+        assert_tables_equal(
+            pa.Table.from_batches(rebatch(got.drop_columns([FLAG_COLUMN]), 65_536)),
+            pa.Table.from_batches(rebatch(expected.drop_columns([FLAG_COLUMN]), 65_536)),
+        )
+    schema = input_schema("trades")
+    chain = Chain([normalize_tardis("trades", now_us=NOW_US)], input_schema=schema)
+    batches = batches_from_rows([{FILE_SEQ: 1, **r} for r in rows], schema, batch_size=7)
+    first = chain.run(batches).read_all()
+    second = chain.run(batches).read_all()
+    assert first.equals(second)
+
+
+# --------------------------------------------------------------------------- golden
+
+
+def read_sample(data_type: str, name: str, rows: int) -> list[dict[str, Any]]:
+    headers = HEADERS[data_type]
+    table = pacsv.read_csv(
+        SAMPLES / name,
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(headers, pa.string()), strings_can_be_null=True
+        ),
+    )
+    table = table.select(list(headers)).rename_columns([raw(h) for h in headers])
+    return table.slice(0, rows).to_pylist()
+
+
+def test_golden_bitmex_trades() -> None:
+    table = run("trades", read_sample("trades", "bitmex_trades_XBTUSD.csv", 3))
+    # bitmex,XBTUSD,1583020803145000,1583020803307160,ccc3c1fa-...,sell,8531.5,2152
+    # bitmex,XBTUSD,1583020803276000,1583020803336743,b46c84da-...,sell,8531.5,1
+    # bitmex,XBTUSD,1583020803276000,1583020803336743,cd770a93-...,sell,8531.5,1
+    common = {"exchange": "bitmex", "symbol": "XBTUSD", "side": "sell", "is_buyer_maker": True}
+    assert canonical(
+        table,
+        "exchange",
+        "symbol",
+        "ts_event_us",
+        "ts_local_us",
+        "trade_id",
+        "side",
+        "is_buyer_maker",
+        "price",
+        "qty",
+    ) == [
+        common
+        | {
+            "ts_event_us": 1583020803145000,
+            "ts_local_us": 1583020803307160,
+            "trade_id": "ccc3c1fa-212c-e8b0-1706-9b9c4f3d5ecf",
+            "price": 8531500000000,
+            "qty": 2152000000000,
+        },
+        common
+        | {
+            "ts_event_us": 1583020803276000,
+            "ts_local_us": 1583020803336743,
+            "trade_id": "b46c84da-6942-b404-ab94-18a9ad497fdd",
+            "price": 8531500000000,
+            "qty": 1000000000,
+        },
+        common
+        | {
+            "ts_event_us": 1583020803276000,
+            "ts_local_us": 1583020803336743,
+            "trade_id": "cd770a93-91bc-74f4-37b4-85d6fa8e7256",
+            "price": 8531500000000,
+            "qty": 1000000000,
+        },
+    ]
+    assert flags_of(table) == [None] * 3
+
+
+def test_golden_huobi_quotes() -> None:
+    table = run("quotes", read_sample("quotes", "huobi-dm-swap_quotes_BTC-USD.csv", 2))
+    # huobi-dm-swap,BTC-USD,1588291201099000,1588291201234268,5494,8629.3,8629.2,806
+    # huobi-dm-swap,BTC-USD,1588291201133000,1588291201454126,5493,8629.3,8629.2,806
+    common = {
+        "exchange": "huobi-dm-swap",
+        "symbol": "BTC-USD",
+        "bid_price": 8629200000000,
+        "bid_qty": 806000000000,
+        "ask_price": 8629300000000,
+        "seq_num": None,
+    }
+    assert canonical(
+        table,
+        "exchange",
+        "symbol",
+        "ts_event_us",
+        "ts_local_us",
+        "bid_price",
+        "bid_qty",
+        "ask_price",
+        "ask_qty",
+        "seq_num",
+    ) == [
+        common
+        | {
+            "ts_event_us": 1588291201099000,
+            "ts_local_us": 1588291201234268,
+            "ask_qty": 5494000000000,
+        },
+        common
+        | {
+            "ts_event_us": 1588291201133000,
+            "ts_local_us": 1588291201454126,
+            "ask_qty": 5493000000000,
+        },
+    ]
+    assert flags_of(table) == [None] * 2
+
+
+def test_golden_deribit_incremental_book_l2() -> None:
+    table = run(
+        "incremental_book_L2",
+        read_sample("incremental_book_L2", "deribit_incremental_book_L2_BTC-PERPETUAL.csv", 3),
+    )
+    # deribit,BTC-PERPETUAL,1585699200245000,1585699200355684,true,ask,6421.5,18640
+    # deribit,BTC-PERPETUAL,1585699200245000,1585699200355684,true,ask,6422,1190
+    # deribit,BTC-PERPETUAL,1585699200245000,1585699200355684,true,ask,6422.5,1080
+    common = {
+        "exchange": "deribit",
+        "symbol": "BTC-PERPETUAL",
+        "ts_event_us": 1585699200245000,
+        "ts_local_us": 1585699200355684,
+        "book_seq": None,
+        "side": "ask",
+        "is_snapshot": True,
+    }
+    assert canonical(
+        table,
+        "exchange",
+        "symbol",
+        "ts_event_us",
+        "ts_local_us",
+        "book_seq",
+        "side",
+        "price",
+        "qty",
+        "is_snapshot",
+    ) == [
+        common | {"price": 6421500000000, "qty": 18640000000000},
+        common | {"price": 6422000000000, "qty": 1190000000000},
+        common | {"price": 6422500000000, "qty": 1080000000000},
+    ]
+    assert flags_of(table) == [None] * 3
+
+
+def test_time_range_bounds_are_inclusive() -> None:
+    table = run(
+        "trades",
+        [
+            row("trades", timestamp="946684800000000"),  # 2000-01-01T00:00:00Z
+            row("trades", timestamp="1700172800000000", local_timestamp="1700172800000000"),
+        ],
+    )
+    assert flags_of(table) == [None, None]
