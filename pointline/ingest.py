@@ -230,8 +230,14 @@ def ingest_file(
     force: bool = False,
     dry_run: bool = False,
     extra_steps: Sequence[Operator] = (),
+    block_size: int = 1 << 20,
 ) -> IngestionResult:
-    """Ingest one Bronze file into the lake; see the module docstring for the protocol."""
+    """Ingest one Bronze file into the lake; see the module docstring for the protocol.
+
+    ``lake`` is a :class:`Lake` or its root folder. ``extra_steps`` are custom operators
+    run after normalize; ``block_size`` is the CSV read block (it never changes the
+    output, only memory and speed).
+    """
     started = time.perf_counter()
     the_lake = Lake.at(lake)
     file_id = file_id_for(*meta.identity)
@@ -277,7 +283,10 @@ def ingest_file(
                 headers=HEADERS[meta.data_type],
             )
         parse = parse_tardis(
-            meta.absolute(the_lake.bronze_root), meta.data_type, display_path=meta.bronze_path
+            meta.absolute(the_lake.bronze_root),
+            meta.data_type,
+            display_path=meta.bronze_path,
+            block_size=block_size,
         )
         chain = build_chain(
             meta,
