@@ -72,7 +72,7 @@ class BronzeFileMetadata:
         resolved = (given if given.is_absolute() else Path.cwd() / given).resolve()
         if not resolved.is_relative_to(root):
             msg = (
-                f"{given} is outside the bronze root {root} (after resolving links); "
+                f"is outside the bronze root {root} (after resolving links); "
                 "copy or move it under the bronze root first"
             )
             raise BronzeError(msg, file=str(given))

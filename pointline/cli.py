@@ -1,4 +1,4 @@
-"""The ``pointline`` command line.
+"""The ``pointline`` command line (also ``python -m pointline``).
 
     pointline [--root DIR] ingest PATH... [--vendor V] [--data-type T] [--force] [--dry-run]
                                   [--json]
@@ -6,16 +6,22 @@
     pointline [--root DIR] dim-symbol import FILE | bootstrap | show [--json]
     pointline [--root DIR] demo
 
-``--root`` defaults to ``$POINTLINE_ROOT``, else ``./lake``. Exit status: 0 when every file
-ended ``success`` (or was skipped), 2 when any file ended ``failed`` or ``quarantined``,
-1 for usage errors.
+``--root`` defaults to ``$POINTLINE_ROOT``, else ``./lake``; every command also takes it
+after its name (``pointline demo --root DIR``). Exit status: 0 when every file ended
+``success`` (or was skipped), 2 when any file ended ``failed`` or ``quarantined``,
+1 for usage errors (bad arguments, a missing path, an unreadable dim_symbol file).
+
+With ``--json`` stdout carries one JSON object per line and nothing else; messages and
+the progress line (only when stderr is a terminal) go to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import shutil
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -26,69 +32,123 @@ from pointline.errors import PointlineError
 from pointline.ingest import IngestionResult, bootstrap_dim_symbol, ingest_file
 from pointline.lake import Lake
 
-__all__ = ["main", "main_exit"]
+__all__ = ["EXIT_BAD_FILES", "EXIT_OK", "EXIT_USAGE", "main", "main_exit"]
 
 EXIT_OK, EXIT_USAGE, EXIT_BAD_FILES = 0, 1, 2
+BAD_STATUSES = frozenset({"failed", "quarantined"})
+
+
+def _hidden(parts: Sequence[str]) -> bool:
+    return any(part.startswith((".", "_")) for part in parts)
 
 
 def _bronze_files(paths: Sequence[str]) -> Iterator[Path]:
+    """The files named by ``paths``: files as given, folders recursively (hidden and
+    ``_``-prefixed entries below the folder skipped), each file once."""
+    seen: set[Path] = set()
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            yield from sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file() and not any(part.startswith((".", "_")) for part in p.parts)
+            found = sorted(
+                p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path).parts)
             )
         else:
-            yield path
+            found = [path]
+        for file in found:
+            key = file.resolve()
+            if key not in seen:
+                seen.add(key)
+                yield file
 
 
 def _print_json(obj: Any, out: TextIO) -> None:
     out.write(json.dumps(obj, default=str, sort_keys=True) + "\n")
 
 
+def _failed_row(path: Path, exc: BaseException) -> dict[str, Any]:
+    """A result row (the IngestionResult fields) for a file that could not be ingested."""
+    row = IngestionResult(
+        status="failed",
+        file_id=0,
+        bronze_path=str(path),
+        table_name="unknown",
+        status_reason="bad_path",
+        error_message=str(exc),
+    ).to_dict()
+    row.update(file_id=None, table_name=None)
+    return row
+
+
+def _describe(row: dict[str, Any]) -> str:
+    if row.get("skipped"):
+        return "skipped (already ingested)"
+    text = (
+        f"{row['status']}: {row['rows_total']} rows, {row['rows_written']} written, "
+        f"{row['rows_quarantined']} quarantined"
+    )
+    if row.get("dry_run"):
+        text += " (dry run, nothing written)"
+    if row.get("error_message"):
+        text += f"\n    {row['status_reason']}: {row['error_message']}"
+    return text
+
+
+class _Progress:
+    """One line on stderr, rewritten in place; only when stderr is a terminal."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.enabled = sys.stderr.isatty()
+
+    def show(self, number: int, path: Path) -> None:
+        if self.enabled:
+            line = f"[{number}/{self.total}] ingesting {path}"
+            width = shutil.get_terminal_size().columns - 1  # never wrap: \r must rewrite it
+            if len(line) > width:
+                line = line[: max(width - 3, 0)] + "..."
+            sys.stderr.write(f"\r\x1b[K{line}")
+            sys.stderr.flush()
+
+    def clear(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
 def _cmd_ingest(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
-    files = list(_bronze_files(args.paths))
-    missing = [str(p) for p in files if not p.exists()]
+    missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         sys.stderr.write(f"pointline ingest: no such file or folder: {', '.join(missing)}\n")
         return EXIT_USAGE
-    progress = sys.stderr.isatty() and not args.json
+    files = list(_bronze_files(args.paths))
+    if not files:
+        sys.stderr.write(f"pointline ingest: no files under {', '.join(args.paths)}\n")
+        return EXIT_OK
+    progress = _Progress(len(files))
     worst = EXIT_OK
+    counts: dict[str, int] = {}
     for number, path in enumerate(files, 1):
+        progress.show(number, path)
         try:
             meta = BronzeFileMetadata.from_path(
                 path, bronze_root=lake.bronze_root, vendor=args.vendor, data_type=args.data_type
             )
-            result: IngestionResult | dict[str, Any] = ingest_file(
-                meta, lake=lake, force=args.force, dry_run=args.dry_run
-            )
-        except PointlineError as exc:
-            result = {
-                "bronze_path": str(path),
-                "status": "failed",
-                "file_id": None,
-                "skipped": False,
-                "status_reason": "bad_path",
-                "error_message": str(exc),
-            }
-        row = result.to_dict() if isinstance(result, IngestionResult) else result
-        if row["status"] in {"failed", "quarantined"}:
+            row = ingest_file(meta, lake=lake, force=args.force, dry_run=args.dry_run).to_dict()
+        except (PointlineError, OSError) as exc:
+            row = _failed_row(path, exc)
+        progress.clear()
+        if row["status"] in BAD_STATUSES:
             worst = EXIT_BAD_FILES
+        key = "skipped" if row["skipped"] else str(row["status"])
+        counts[key] = counts.get(key, 0) + 1
         if args.json:
             _print_json(row, out)
         else:
-            detail = (
-                "skipped (already ingested)"
-                if row.get("skipped")
-                else f"{row['status']}: {row.get('rows_written', 0)} written, "
-                f"{row.get('rows_quarantined', 0)} quarantined"
-            )
-            if row.get("error_message"):
-                detail += f"\n    {row['error_message']}"
-            prefix = f"[{number}/{len(files)}] " if progress else ""
-            out.write(f"{prefix}{row['bronze_path']}: {detail}\n")
+            out.write(f"{row['bronze_path']}: {_describe(row)}\n")
+        out.flush()
+    if not args.json:
+        summary = ", ".join(f"{n} {key}" for key, n in sorted(counts.items()))
+        out.write(f"{len(files)} file{'s' if len(files) != 1 else ''}: {summary}\n")
     return worst
 
 
@@ -106,9 +166,10 @@ def _cmd_manifest(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
             _print_json(row, out)
         return EXIT_OK
     if not rows:
-        out.write("the manifest is empty\n")
+        out.write(f"the manifest of {lake.root} is empty\n")
     for row in rows:
-        dates = f"{row['trading_date_min']}..{row['trading_date_max']}"
+        low, high = row["trading_date_min"], row["trading_date_max"]
+        dates = f"{low}..{high}" if low is not None else "-"
         out.write(
             f"{row['file_id']:>20} {row['status']:<11} {row['rows_written'] or 0:>9} written "
             f"{row['rows_quarantined'] or 0:>7} quarantined  {dates}  {row['bronze_path']}\n"
@@ -136,13 +197,13 @@ def _cmd_dim_symbol(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
             )
         return EXIT_OK
     if args.action == "import":
-        if not args.file:
-            sys.stderr.write("pointline dim-symbol import: give the FILE to import\n")
-            return EXIT_USAGE
-        version, _ = store.load()
+        version, previous = store.load()
         imported = dim_symbol.read_dim_file(args.file)
         new_version = store.save(imported, expected_version=version)
-        out.write(f"imported {imported.num_rows} rows as dim_symbol version {new_version}\n")
+        out.write(
+            f"imported {imported.num_rows} rows from {args.file} as dim_symbol version "
+            f"{new_version} (replacing version {version}, {previous.num_rows} rows)\n"
+        )
         return EXIT_OK
     added, new_version = bootstrap_dim_symbol(lake)
     out.write(f"bootstrapped {added} symbols from Bronze; dim_symbol version {new_version}\n")
@@ -155,43 +216,63 @@ def _cmd_demo(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
     return run_demo(lake, out=out)
 
 
+def _add_root(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS: when not given after the command, the global --root stays in force.
+    parser.add_argument(
+        "--root", default=argparse.SUPPRESS, help="lake root (same as the global --root)"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pointline", description="Raw market-data files into replayable Parquet tables."
     )
     parser.add_argument(
-        "--root",
-        default=os.environ.get("POINTLINE_ROOT", "./lake"),
-        help="lake root (default: $POINTLINE_ROOT, else ./lake)",
+        "--root", default=None, help="lake root (default: $POINTLINE_ROOT, else ./lake)"
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     ingest = commands.add_parser("ingest", help="ingest Bronze files or folders")
-    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest.add_argument(
+        "paths", nargs="+", metavar="PATH", help="files or folders under ROOT/bronze"
+    )
     ingest.add_argument("--vendor", help="vendor, if the path does not say")
     ingest.add_argument("--data-type", help="data type, if the path does not say")
     ingest.add_argument("--force", action="store_true", help="re-ingest successful files")
     ingest.add_argument("--dry-run", action="store_true", help="run everything, write nothing")
     ingest.add_argument("--json", action="store_true", help="one JSON object per file")
+    _add_root(ingest)
     manifest = commands.add_parser("manifest", help="show the state of every file")
-    manifest.add_argument("--json", action="store_true")
+    manifest.add_argument("--json", action="store_true", help="one JSON object per file")
+    _add_root(manifest)
     dim = commands.add_parser("dim-symbol", help="manage the symbol dimension")
-    dim.add_argument("action", choices=["import", "bootstrap", "show"])
-    dim.add_argument("file", nargs="?", help="CSV or Parquet file (import)")
-    dim.add_argument("--json", action="store_true")
+    _add_root(dim)
+    actions = dim.add_subparsers(dest="action", required=True, metavar="ACTION")
+    imp = actions.add_parser("import", help="replace dim_symbol with a CSV or Parquet history")
+    imp.add_argument(
+        "file",
+        metavar="FILE",
+        help="columns exchange, exchange_symbol, valid_from_ts_us, valid_until_ts_us",
+    )
+    _add_root(imp)
+    _add_root(actions.add_parser("bootstrap", help="add the symbols found in Bronze"))
+    show = actions.add_parser("show", help="print the current dim_symbol")
+    show.add_argument("--json", action="store_true", help="one JSON object per row")
+    _add_root(show)
     demo = commands.add_parser("demo", help="generate Bronze, ingest it, show what landed")
-    demo.add_argument("--root", dest="demo_root", help="lake root for the demo")
+    _add_root(demo)
     return parser
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
-    """Run the CLI; returns the exit status."""
+    """Run the CLI; returns the exit status. ``out`` replaces stdout (tests)."""
     stream = out or sys.stdout
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        with contextlib.redirect_stdout(stream):  # --help goes to ``out`` too
+            args = parser.parse_args(argv)
     except SystemExit as exc:
         return EXIT_USAGE if exc.code else EXIT_OK
-    root = getattr(args, "demo_root", None) or args.root
+    root = args.root or os.environ.get("POINTLINE_ROOT") or "./lake"
     lake = Lake.at(root)
     handlers = {
         "ingest": _cmd_ingest,
@@ -199,13 +280,27 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         "dim-symbol": _cmd_dim_symbol,
         "demo": _cmd_demo,
     }
+    name = args.command if args.command != "dim-symbol" else f"dim-symbol {args.action}"
     try:
         return handlers[args.command](lake, args, stream)
-    except PointlineError as exc:
-        sys.stderr.write(f"pointline {args.command}: {exc}\n")
-        return EXIT_BAD_FILES
+    except BrokenPipeError:
+        raise
+    except (PointlineError, OSError) as exc:
+        sys.stderr.write(f"pointline {name}: {exc}\n")
+        return EXIT_USAGE
 
 
 def main_exit() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Output piped into e.g. ``head``: stop quietly (Python docs, "Note on SIGPIPE").
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("pointline: interrupted\n")
+        code = 130
+    sys.exit(code)

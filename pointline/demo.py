@@ -8,6 +8,7 @@ land in two trading_date partitions).
 from __future__ import annotations
 
 import gzip
+import sys
 from pathlib import Path
 from typing import TextIO
 
@@ -18,7 +19,7 @@ from pointline.ingest import bootstrap_dim_symbol, ingest_file
 from pointline.lake import Lake
 from pointline.testing.tardis import SymbolSpec, tardis_lines
 
-__all__ = ["run_demo", "write_demo_bronze"]
+__all__ = ["demo_paths", "run_demo", "write_demo_bronze"]
 
 DAY_US = 86_400_000_000
 START_US = 1_727_568_000_000_000  # 2024-09-29T00:00:00Z
@@ -60,53 +61,110 @@ _FILES: tuple[tuple[str, str, tuple[SymbolSpec, ...], int, int, tuple[str, ...]]
 )
 
 
+def _demo_path(bronze_root: Path, exchange: str, data_type: str, group: str) -> Path:
+    return (
+        bronze_root
+        / "tardis"
+        / f"exchange={exchange}"
+        / f"type={data_type}"
+        / "date=2024-09-29"
+        / f"symbol={group}"
+        / f"{exchange}_{data_type}_2024-09-29_{group}.csv.gz"
+    )
+
+
+def demo_paths(bronze_root: Path) -> list[Path]:
+    """Where :func:`write_demo_bronze` writes its files."""
+    return [
+        _demo_path(bronze_root, exchange, data_type, _group(symbols))
+        for exchange, data_type, symbols, *_ in _FILES
+    ]
+
+
+def _group(symbols: tuple[SymbolSpec, ...]) -> str:
+    return symbols[0].symbol if len(symbols) == 1 else "PERPETUALS"
+
+
 def write_demo_bronze(bronze_root: Path) -> list[Path]:
-    """Write the demo's Bronze files (Tardis path convention); returns their paths."""
+    """Write the demo's Bronze files (Tardis path convention); returns their paths.
+
+    The bytes are deterministic (gzip header without a time stamp) and a file that already
+    holds them is left alone, so a second run finds the same file identities.
+    """
     paths = []
     for seed, (exchange, data_type, symbols, rows, offset, bad) in enumerate(_FILES):
-        group = symbols[0].symbol if len(symbols) == 1 else "PERPETUALS"
-        path = (
-            bronze_root
-            / "tardis"
-            / f"exchange={exchange}"
-            / f"type={data_type}"
-            / "date=2024-09-29"
-            / f"symbol={group}"
-            / f"{exchange}_{data_type}_2024-09-29_{group}.csv.gz"
+        path = _demo_path(bronze_root, exchange, data_type, _group(symbols))
+        lines = list(
+            tardis_lines(
+                data_type,
+                rows=rows,
+                seed=seed,
+                exchange=exchange,
+                symbols=symbols,
+                start_us=START_US + offset,
+                snapshot_levels=10,
+            )
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lines = tardis_lines(
-            data_type,
-            rows=rows,
-            seed=seed,
-            exchange=exchange,
-            symbols=symbols,
-            start_us=START_US + offset,
-            snapshot_levels=10,
-        )
-        with gzip.open(path, "wt", encoding="utf-8", newline="\n") as out:
-            for number, line in enumerate(lines):
-                out.write(line + "\n")
-                if number == rows // 2:
-                    out.writelines(row + "\n" for row in bad)
+        cut = rows // 2 + 1  # the bad rows follow the header and rows // 2 data lines
+        text = "".join(line + "\n" for line in [*lines[:cut], *bad, *lines[cut:]])
+        payload = gzip.compress(text.encode("utf-8"), mtime=0)
+        if not (path.is_file() and path.read_bytes() == payload):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(payload)
         paths.append(path)
     return paths
 
 
+def _foreign_bronze(bronze_root: Path) -> list[Path]:
+    """Bronze files in the lake that are not the demo's."""
+    if not bronze_root.is_dir():
+        return []
+    ours = set(demo_paths(bronze_root))
+    return sorted(
+        p
+        for p in bronze_root.rglob("*")
+        if p.is_file()
+        and p not in ours
+        and not any(part.startswith((".", "_")) for part in p.relative_to(bronze_root).parts)
+    )
+
+
 def run_demo(lake: Lake, *, out: TextIO) -> int:
-    """Generate, bootstrap dim_symbol, ingest, and print a summary. Returns 0."""
+    """Generate, bootstrap dim_symbol, ingest, and print a summary.
+
+    Returns the CLI exit status: 0 when every file ended ``success`` (or was skipped), 2
+    when one ended ``failed`` or ``quarantined``, 1 (writing nothing) when the lake's
+    Bronze already holds files that are not the demo's: the demo's synthetic rows and
+    symbols do not belong in a real lake. Running it again on its own lake is a no-op
+    that prints the same summary.
+    """
+    foreign = _foreign_bronze(lake.bronze_root)
+    if foreign:
+        sys.stderr.write(
+            f"pointline demo: {lake.bronze_root} already holds {len(foreign)} Bronze "
+            f"file(s) that are not the demo's (e.g. {foreign[0]}); the demo writes "
+            "synthetic data, so run it in an empty or demo-only lake, e.g. "
+            "pointline demo --root ./demo-lake\n"
+        )
+        return 1
     out.write(f"pointline demo: lake at {lake.root.resolve()}\n")
     paths = write_demo_bronze(lake.bronze_root)
     out.write(f"wrote {len(paths)} Bronze files under {lake.bronze_root}\n")
     added, version = bootstrap_dim_symbol(lake)
     out.write(f"dim_symbol: {added} symbols bootstrapped from Bronze (version {version})\n\n")
+    status = 0
     for path in paths:
         meta = BronzeFileMetadata.from_path(path, bronze_root=lake.bronze_root)
         result = ingest_file(meta, lake=lake)
+        if result.status in {"failed", "quarantined"}:
+            status = 2
+        state = "skipped" if result.skipped else result.status
         out.write(
-            f"  {result.status:<11} {result.rows_total:>6} rows: {result.rows_written:>6} "
+            f"  {state:<11} {result.rows_total:>6} rows: {result.rows_written:>6} "
             f"written, {result.rows_quarantined} quarantined  {meta.bronze_path}\n"
         )
+        if result.error_message:
+            out.write(f"    {result.status_reason}: {result.error_message}\n")
     out.write("\nSilver partitions:\n")
     for table in sorted(p.name for p in lake.silver_root.iterdir() if p.is_dir()):
         if table == "validation_log":
@@ -135,4 +193,4 @@ def run_demo(lake: Lake, *, out: TextIO) -> int:
         "\nRead it back: pyarrow.dataset.dataset("
         f"'{lake.table_dir('trades')}', partitioning='hive')\n"
     )
-    return 0
+    return status

@@ -11,6 +11,7 @@ bytes.
 from __future__ import annotations
 
 import gzip
+import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,15 +146,18 @@ def tardis_lines(
 
 
 def write_tardis_file(path: str | Path, data_type: str, *, rows: int, seed: int = 0) -> Path:
-    """Stream a generated Tardis file to ``path`` (gzip if it ends in ``.gz``).
+    """Stream a generated Tardis file to ``path`` (gzip if it ends in ``.gz``); the same
+    arguments give the same bytes.
 
     Memory stays flat whatever ``rows`` is: lines are written as they are generated.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    opener = gzip.open if target.suffix == ".gz" else open
-    with opener(target, "wt", encoding="utf-8", newline="\n") as out:
-        for line in tardis_lines(data_type, rows=rows, seed=seed):
-            out.write(line)
-            out.write("\n")
+    with target.open("wb") as raw:
+        # mtime=0: the same rows give the same bytes, hence the same file_id.
+        binary = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if target.suffix == ".gz" else raw
+        with io.TextIOWrapper(binary, encoding="utf-8", newline="\n") as out:
+            for line in tardis_lines(data_type, rows=rows, seed=seed):
+                out.write(line)
+                out.write("\n")
     return target

@@ -1,0 +1,276 @@
+"""The ``pointline`` command line: arguments, exit status, output streams, every command."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pointline.cli import main
+
+HEADER = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount"
+T0 = 1_727_568_000_000_000  # 2024-09-29T00:00:00Z
+INGEST_FIELDS = {
+    "status", "file_id", "bronze_path", "table_name", "skipped", "rows_total", "rows_written",
+    "rows_quarantined", "status_reason", "error_message", "trading_date_min",
+    "trading_date_max", "duration_s", "dry_run",
+}  # fmt: skip
+MANIFEST_FIELDS = {
+    "file_id", "vendor", "data_type", "bronze_path", "file_hash", "status", "status_reason",
+    "error_message", "rows_total", "rows_written", "rows_quarantined", "trading_date_min",
+    "trading_date_max",
+}  # fmt: skip
+
+
+def trades_file(root: Path, symbol: str = "BTCUSDT", *, rows: int = 5, bad: int = 0) -> Path:
+    """A small Tardis trades CSV under ``<root>/bronze`` (``bad`` unparseable rows)."""
+    path = (
+        root
+        / "bronze/tardis/exchange=binance-futures/type=trades/date=2024-09-29"
+        / f"symbol={symbol}/f.csv"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [HEADER]
+    for i in range(rows):
+        ts = T0 + i * 1_000_000
+        lines.append(f"binance-futures,{symbol},{ts},{ts + 500},{i},buy,65000.5,0.01{i}")
+    lines += [f"binance-futures,{symbol},{T0},{T0},x{i},buy,65000,abc" for i in range(bad)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """Every stdout line parsed as JSON: fails on anything that is not."""
+    return [json.loads(line) for line in text.splitlines()]
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Path:
+    """A lake with two trades files and dim_symbol bootstrapped through the CLI."""
+    root = tmp_path / "lake"
+    trades_file(root, "BTCUSDT")
+    trades_file(root, "ETHUSDT", bad=1)
+    code, text = run("--root", str(root), "dim-symbol", "bootstrap")
+    assert code == 0
+    assert "bootstrapped 2 symbols" in text
+    return root
+
+
+def test_ingest_json_lines_then_skip(lake: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, text = run("--root", str(lake), "ingest", "--json", str(lake / "bronze"))
+    assert code == 0
+    rows = json_lines(text)
+    assert len(rows) == 2
+    assert all(set(row) == INGEST_FIELDS for row in rows)
+    assert [r["status"] for r in rows] == ["success", "success"]
+    assert [r["rows_quarantined"] for r in rows] == [0, 1]
+    assert all(r["rows_total"] == r["rows_written"] + r["rows_quarantined"] for r in rows)
+    assert rows[0]["trading_date_min"] == "2024-09-29"
+    assert capsys.readouterr().err == ""  # stderr is not a terminal: no progress line
+
+    code, text = run("--root", str(lake), "ingest", "--json", str(lake / "bronze"))
+    assert code == 0
+    assert [r["skipped"] for r in json_lines(text)] == [True, True]
+
+    code, text = run("--root", str(lake), "ingest", "--force", str(lake / "bronze"))
+    assert code == 0
+    assert "2 files: 2 success" in text
+
+
+def test_dry_run_writes_nothing(lake: Path) -> None:
+    code, text = run("--root", str(lake), "ingest", "--dry-run", "--json", str(lake / "bronze"))
+    assert code == 0
+    assert all(r["dry_run"] and not r["skipped"] for r in json_lines(text))
+    assert not (lake / "silver").exists()
+    assert json_lines(run("--root", str(lake), "manifest", "--json")[1]) == []
+
+
+def test_manifest_json_fields(lake: Path) -> None:
+    run("--root", str(lake), "ingest", str(lake / "bronze"))
+    code, text = run("--root", str(lake), "manifest", "--json")
+    assert code == 0
+    rows = json_lines(text)
+    assert len(rows) == 2
+    assert all(set(row) == MANIFEST_FIELDS for row in rows)
+    eth = next(r for r in rows if "ETHUSDT" in r["bronze_path"])
+    assert (eth["vendor"], eth["data_type"], eth["status"]) == ("tardis", "trades", "success")
+    assert (eth["rows_total"], eth["rows_written"], eth["rows_quarantined"]) == (6, 5, 1)
+    assert (eth["trading_date_min"], eth["trading_date_max"]) == ("2024-09-29", "2024-09-29")
+    assert len(eth["file_hash"]) == 64
+
+    code, text = run("--root", str(lake), "manifest")
+    assert code == 0
+    assert text.count("success") == 2
+
+
+def test_failed_and_quarantined_files_exit_2(lake: Path) -> None:
+    unknown = trades_file(lake, "NOTINDIM")  # not in dim_symbol: every row quarantined
+    code, text = run("--root", str(lake), "ingest", "--json", str(unknown))
+    assert code == 2
+    (row,) = json_lines(text)
+    assert (row["status"], row["rows_written"], row["rows_quarantined"]) == ("quarantined", 0, 5)
+
+    path = trades_file(lake, "BTCUSDT")
+    code, text = run("--root", str(lake), "ingest", "--json", "--data-type", "nope", str(path))
+    assert code == 2
+    (row,) = json_lines(text)
+    assert row["status"] == "failed"
+    assert "nope" in row["error_message"]
+
+
+def test_path_outside_bronze_is_a_failed_row(lake: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.csv"
+    outside.write_text(HEADER + "\n", encoding="utf-8")
+    good = lake / "bronze"
+    code, text = run("--root", str(lake), "ingest", "--json", str(outside), str(good))
+    assert code == 2
+    rows = json_lines(text)
+    assert len(rows) == 3
+    assert all(set(row) == INGEST_FIELDS for row in rows)
+    assert rows[0]["status"] == "failed"
+    assert rows[0]["status_reason"] == "bad_path"
+    assert "outside the bronze root" in rows[0]["error_message"]
+    assert [r["status"] for r in rows[1:]] == ["success", "success"]
+
+
+def test_usage_errors_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = str(tmp_path / "lake")
+    assert run("--root", root, "ingest", "--frobnicate", "x") == (1, "")
+    assert "unrecognized arguments: --frobnicate" in capsys.readouterr().err
+    assert run("--root", root)[0] == 1
+    assert "required" in capsys.readouterr().err
+    assert run("--root", root, "dim-symbol", "import")[0] == 1
+    assert "FILE" in capsys.readouterr().err
+    assert run("--root", root, "ingest", str(tmp_path / "nope")) == (1, "")
+    assert "no such file or folder" in capsys.readouterr().err
+    assert run("--root", root, "dim-symbol", "import", str(tmp_path / "nope.csv")) == (1, "")
+    assert "no such file" in capsys.readouterr().err
+    code, text = run("--help")
+    assert code == 0
+    assert "usage: pointline" in text
+
+
+def test_progress_line_only_on_a_terminal(
+    lake: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    code, text = run("--root", str(lake), "ingest", "--json", str(lake / "bronze"))
+    assert code == 0
+    assert len(json_lines(text)) == 2
+    assert "[2/2] ingesting" in terminal.getvalue()
+    assert "ingesting" not in text
+
+
+def test_dim_symbol_import_and_show(tmp_path: Path) -> None:
+    root = str(tmp_path / "lake")
+    csv = tmp_path / "dim.csv"
+    csv.write_text(
+        "exchange,exchange_symbol,valid_from_ts_us,valid_until_ts_us\n"
+        f"binance-futures,BTCUSDT,{T0 - 10},{T0}\n"
+        f"binance-futures,BTCUSDT,{T0},\n"
+        f"deribit,BTC-PERPETUAL,{T0},\n",
+        encoding="utf-8",
+    )
+    code, text = run("--root", root, "dim-symbol", "import", str(csv))
+    assert code == 0
+    assert "imported 3 rows" in text
+    code, text = run("--root", root, "dim-symbol", "show", "--json")
+    assert code == 0
+    rows = json_lines(text)
+    assert [(r["exchange_symbol"], r["is_current"]) for r in rows] == [
+        ("BTCUSDT", False),
+        ("BTCUSDT", True),
+        ("BTC-PERPETUAL", True),
+    ]
+    code, text = run("--root", root, "dim-symbol", "show")
+    assert text.startswith("dim_symbol version 1: 3 rows")
+
+
+def test_root_from_environment_and_after_the_command(
+    lake: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POINTLINE_ROOT", str(lake))
+    code, text = run("dim-symbol", "show", "--json")
+    assert (code, len(json_lines(text))) == (0, 2)
+    monkeypatch.setenv("POINTLINE_ROOT", str(lake.parent / "elsewhere"))
+    assert len(json_lines(run("dim-symbol", "show", "--root", str(lake), "--json")[1])) == 2
+    assert len(json_lines(run("--root", str(lake), "dim-symbol", "show", "--json")[1])) == 2
+
+
+def test_folder_under_a_hidden_folder_is_ingested(tmp_path: Path) -> None:
+    root = tmp_path / ".hidden" / "lake"
+    trades_file(root)
+    (root / "bronze/tardis/.DS_Store").write_text("junk", encoding="utf-8")
+    assert run("--root", str(root), "dim-symbol", "bootstrap")[0] == 0
+    code, text = run("--root", str(root), "ingest", "--json", str(root / "bronze"))
+    assert code == 0
+    assert [r["status"] for r in json_lines(text)] == ["success"]
+
+
+@pytest.mark.parametrize("where", ["global", "command"])
+def test_demo_root_and_rerun(tmp_path: Path, where: str) -> None:
+    root = str(tmp_path / "demo")
+    argv = ["--root", root, "demo"] if where == "global" else ["demo", "--root", root]
+    code, first = run(*argv)
+    assert code == 0
+    assert "Validation log: 4 quarantined rows" in first
+    assert first.count("  success ") == 4
+    code, second = run(*argv)
+    assert code == 0
+    assert second.count("  skipped ") == 4
+    assert "Silver partitions:" in second
+    assert "Validation log: 4 quarantined rows" in second
+    rows = json_lines(run("--root", root, "manifest", "--json")[1])
+    assert [r["status"] for r in rows] == ["success"] * 4
+
+
+def test_demo_refuses_a_lake_with_other_bronze(
+    lake: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("demo", "--root", str(lake)) == (1, "")
+    assert "not the demo's" in capsys.readouterr().err
+    assert not (lake / "silver").exists()
+
+
+def test_python_dash_m_and_console_script(lake: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pointline", "--help"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0
+    assert "usage: pointline" in done.stdout
+    script = Path(sysconfig.get_path("scripts")) / "pointline"
+    assert script.is_file()
+    done = subprocess.run(
+        [str(script), "--root", str(lake), "ingest", "--json", str(lake / "bronze")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert [r["status"] for r in json_lines(done.stdout)] == ["success", "success"]
+    assert done.stderr == ""
+    done = subprocess.run(
+        [sys.executable, "-m", "pointline", "--root", str(lake), "ingest", "--bogus"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (1, "")
+    assert "pointline ingest: error:" in done.stderr
