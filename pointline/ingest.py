@@ -422,9 +422,18 @@ def first_seen(meta: BronzeFileMetadata, *, lake: Lake) -> dict[tuple[str, str],
     return seen
 
 
-def bootstrap_dim_symbol(lake: Lake | str | Path) -> tuple[int, int]:
+def bootstrap_dim_symbol(
+    lake: Lake | str | Path,
+    *,
+    on_skip: Callable[[str, PointlineError], None] | None = None,
+) -> tuple[int, int]:
     """Add every (exchange, symbol) found in the lake's Bronze files that dim_symbol does
-    not know yet, valid from its first event. Returns (symbols added, new version)."""
+    not know yet, valid from its first event. Returns (symbols added, new version).
+
+    A file that cannot be read (a corrupt gzip, missing columns, a path outside the
+    convention) is skipped, not fatal: ingesting it fails on its own with the same error.
+    ``on_skip`` is called with its path (relative to the bronze root) and the error.
+    """
     the_lake = Lake.at(lake)
     store = the_lake.dim_symbol_store()
     version, dim = store.load()
@@ -433,12 +442,19 @@ def bootstrap_dim_symbol(lake: Lake | str | Path) -> tuple[int, int]:
     root = the_lake.bronze_root
     paths = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
     for path in paths:
-        if any(part.startswith((".", "_")) for part in path.relative_to(root).parts):
+        relative = path.relative_to(root)
+        if any(part.startswith((".", "_")) for part in relative.parts):
             continue
-        meta = BronzeFileMetadata.from_path(path, bronze_root=root)
-        if meta.vendor != "tardis" or meta.data_type not in HEADERS:
+        try:
+            meta = BronzeFileMetadata.from_path(path, bronze_root=root)
+            if meta.vendor != "tardis" or meta.data_type not in HEADERS:
+                continue
+            found = first_seen(meta, lake=the_lake)
+        except PointlineError as exc:
+            if on_skip is not None:
+                on_skip(relative.as_posix(), exc)
             continue
-        for key, ts in first_seen(meta, lake=the_lake).items():
+        for key, ts in found.items():
             seen[key] = min(ts, seen.get(key, ts))
     new = sorted(key for key in seen if key not in known)
     if not new:
