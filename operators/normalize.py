@@ -9,7 +9,8 @@ step casts the good rows to the spec.
 
 Mapping: ``exchange`` trimmed and lower-cased, ``symbol`` trimmed; ``ts_event_us`` from
 ``timestamp``, falling back row by row to ``local_timestamp`` where ``timestamp`` is empty;
-``ts_local_us`` from ``local_timestamp``; prices and quantities exact at 10^9
+``ts_local_us`` from ``local_timestamp`` (nullable; a row with neither time is
+``missing_field`` on ``timestamp``); prices and quantities exact at 10^9
 (:func:`~pointline.kernels.fixed_point.parse_fixed_point`); enums (``side``, option
 ``type``) trimmed and lower-cased; ``amount`` becomes ``qty`` (``bid_qty``, ...).
 
@@ -103,7 +104,7 @@ _PREFIX_FIELDS: Final = (
     _Field("exchange", "lower", required=True),
     _Field("symbol", "text", required=True),
     _Field("timestamp", "int"),  # falls back to local_timestamp
-    _Field("local_timestamp", "int", required=True),
+    _Field("local_timestamp", "int"),  # ts_local_us is nullable (CONTRACTS section 4)
 )
 _PREFIX_RENAMES: Final = {
     "exchange": "exchange",
@@ -522,6 +523,7 @@ def normalize_tardis(data_type: str, *, name: str = "normalize", now_us: int | N
         event = values["timestamp"]
         if fell_back.any():
             event = pc.if_else(pa.array(fell_back), local, event)
+            flags.flag(fell_back & ~present["local_timestamp"], "missing_field", "timestamp")
         now = time.time_ns() // 1_000 if now_us is None else now_us
         max_ts_us = now + _FUTURE_SLACK_US
         event_out = _outside(event, MIN_TS_US, max_ts_us)

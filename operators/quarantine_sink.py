@@ -33,6 +33,18 @@ def _column(batch: pa.RecordBatch, name: str, dtype: Any) -> pa.Array[Any]:
     return batch.column(index)
 
 
+def _csv_text(column: Any) -> Any:
+    """A field as CSV text: quoted (with doubled quotes) where it holds a comma, a quote or
+    a line end, as the vendor's writer would have quoted it."""
+    text = column.fill_null("")
+    needs_quotes = pc.match_substring_regex(text, r'[",\r\n]')
+    if not pc.any(needs_quotes).as_py():
+        return text
+    doubled = pc.replace_substring(text, '"', '""')
+    quoted = pc.binary_join_element_wise('"', doubled, '"', "")
+    return pc.if_else(needs_quotes, quoted, text)
+
+
 def validation_rows(
     batch: pa.RecordBatch, *, file_id: int, table_name: str, headers: Sequence[str]
 ) -> pa.RecordBatch:
@@ -45,7 +57,7 @@ def validation_rows(
         source = raw(str(name))
         if batch.schema.get_field_index(source) >= 0:
             value = pc.if_else(pc.equal(field, pa.scalar(name, pa.string())), batch[source], value)
-    pieces: list[Any] = [batch[raw(h)].fill_null("") for h in headers]
+    pieces: list[Any] = [_csv_text(batch[raw(h)]) for h in headers]
     joined = pc.binary_join_element_wise(*pieces, ",") if pieces else pa.nulls(n, pa.string())
     raw_row = pc.coalesce(_column(batch, RAW_LINE, pa.string()), joined)
     arrays = {

@@ -954,18 +954,9 @@ def test_custom_step_flags_land_in_the_validation_log(tmp_path: Path) -> None:
     assert np.array_equal(np.sort(log["file_seq"].to_numpy()), [6, 7, 8])
 
 
-# ----------------------------------------------------------- known bugs in other modules
+# ------------------------------------------------- raw rows and optional receive times
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "operators/quarantine_sink.py rebuilds raw_row by joining the parsed fields with ','"
-        " and drops the CSV quoting, so a quarantined row with a quoted field that holds a"
-        " comma is not the vendor's text and does not replay (CONTRACTS section 8: raw_row"
-        " is the row as the vendor wrote it)"
-    ),
-)
 def test_raw_row_keeps_the_quoting_of_a_quarantined_row(tmp_path: Path) -> None:
     lake = Lake(tmp_path)
     save_dim(lake, dim_from(("binance", "BTCUSDT")))
@@ -977,15 +968,6 @@ def test_raw_row_keeps_the_quoting_of_a_quarantined_row(tmp_path: Path) -> None:
     assert log["raw_row"].to_pylist() == [line]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "operators/normalize.py makes local_timestamp a required field (missing_field), but"
-        " CONTRACTS section 4 declares ts_local_us nullable and its tie-break rule sorts"
-        " 'rows without ts_local_us' by ts_event_us; tests/test_normalize.py asserts the"
-        " normalize behaviour, so the contract and the operator disagree"
-    ),
-)
 def test_a_row_without_local_timestamp_is_kept(tmp_path: Path) -> None:
     lake = Lake(tmp_path)
     save_dim(lake, dim_from(("binance", "BTCUSDT")))

@@ -395,7 +395,7 @@ RULE_CASES: list[tuple[str, dict[str, str | None], tuple[str, str, str | None]]]
     ("trades", {"exchange": None}, flag("missing_field", "exchange")),
     ("trades", {"exchange": "  "}, flag("missing_field", "exchange")),
     ("trades", {"symbol": ""}, flag("missing_field", "symbol")),
-    ("quotes", {"local_timestamp": None}, flag("missing_field", "local_timestamp")),
+    ("quotes", {"timestamp": None, "local_timestamp": None}, flag("missing_field", "timestamp")),
     ("trades", {"local_timestamp": "12a"}, flag("unparseable_value", "local_timestamp")),
     ("trades", {"timestamp": "1.5e15"}, flag("unparseable_value", "timestamp")),
     ("trades", {"timestamp": "946684799999999"}, flag("timestamp_out_of_range", "timestamp")),
