@@ -37,10 +37,8 @@ fixed point at 10^9, or decimal text converted exactly (``"0.1"`` -> ``100000000
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import time
-import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal, cast
@@ -55,6 +53,7 @@ import pyarrow.parquet as pq
 from pointline.errors import PointlineError
 from pointline.kernels.fixed_point import parse_fixed_point
 from pointline.schemas.dimensions import DIM_SYMBOL, OPEN_END_TS_US
+from pointline.storage import publish_exclusive
 
 __all__ = [
     "DIM_SCHEMA",
@@ -545,7 +544,7 @@ class DimSymbolStore:
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink)
         self.directory.mkdir(parents=True, exist_ok=True)
-        if not _publish(self.directory, self.path_of(version).name, sink.getvalue()):
+        if not publish_exclusive(self.directory, self.path_of(version).name, sink.getvalue()):
             raise _stale(expected_version, self.latest_version(), self.directory)
         return version
 
@@ -556,33 +555,6 @@ def _stale(expected: int, latest: int, directory: Path) -> StaleDimSymbolError:
         "load the latest version, re-apply the change and save again"
     )
     return StaleDimSymbolError(msg, file=str(directory))
-
-
-def _publish(directory: Path, name: str, payload: pa.Buffer) -> bool:
-    """Write ``payload`` to ``directory/name`` put-if-absent; False if the name exists."""
-    tmp = directory / f".{name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        try:
-            view = memoryview(payload)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(tmp, directory / name)
-        except FileExistsError:
-            return False
-    finally:
-        tmp.unlink(missing_ok=True)
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-    return True
 
 
 # --------------------------------------------------------------------------- helpers

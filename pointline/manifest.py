@@ -42,7 +42,6 @@ import datetime
 import hashlib
 import os
 import re
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +52,7 @@ from pyarrow import ipc
 
 from pointline.errors import PointlineError
 from pointline.schemas.control import FILE_STATUSES, INGEST_MANIFEST, FileStatus
+from pointline.storage import publish_exclusive
 
 __all__ = [
     "CHECKPOINT_DIR",
@@ -228,37 +228,6 @@ def _ipc_bytes(table: pa.Table) -> pa.Buffer:
     return sink.getvalue()
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _publish(directory: Path, name: str, payload: pa.Buffer) -> bool:
-    """Write ``payload`` to ``directory/name`` put-if-absent; False if the name exists."""
-    tmp = directory / f".{name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        try:
-            view = memoryview(payload)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(tmp, directory / name)
-        except FileExistsError:
-            return False
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(directory)
-    return True
-
-
 class Manifest:
     """The ingest manifest stored in ``directory`` as an Arrow IPC log.
 
@@ -379,7 +348,7 @@ class Manifest:
             if payload is None:
                 payload = _ipc_bytes(_table_from_entries(entries))
             version = self._version + 1
-            if _publish(self._dir, _version_name(version), payload):
+            if publish_exclusive(self._dir, _version_name(version), payload):
                 # Nobody else holds `version`, so the state read so far is exactly the
                 # state as of version - 1.
                 self._apply(entries, source=_version_name(version))
@@ -462,6 +431,6 @@ class Manifest:
         checkpoints = self._dir / CHECKPOINT_DIR
         try:
             checkpoints.mkdir(exist_ok=True)
-            _publish(checkpoints, _version_name(version), _ipc_bytes(self.state_table()))
+            publish_exclusive(checkpoints, _version_name(version), _ipc_bytes(self.state_table()))
         except OSError as exc:
             self._problems.append(f"checkpoint {_version_name(version)} not written: {exc}")

@@ -246,7 +246,7 @@ def test_expected_version_ahead_of_log(tmp_path: Path) -> None:
 
 
 def test_retries_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(manifest_module, "_publish", lambda *_: False)  # always lose
+    monkeypatch.setattr(manifest_module, "publish_exclusive", lambda *_: False)  # always lose
     with pytest.raises(
         ConcurrentCommitError, match=r"lost the race for a version 2 times in a row"
     ) as info:
