@@ -62,7 +62,13 @@ from pointline.chain import FLAG_FIELD, RowFlags, Source
 from pointline.errors import PointlineError
 from pointline.vendors.tardis import HEADERS
 
-__all__ = ["MALFORMED_ROW", "ParseError", "parse_schema", "parse_tardis"]
+__all__ = [
+    "MALFORMED_ROW",
+    "MissingColumnsError",
+    "ParseError",
+    "parse_schema",
+    "parse_tardis",
+]
 
 MALFORMED_ROW = "malformed_row"
 """The rule name of a row with the wrong number of fields."""
@@ -79,6 +85,14 @@ class ParseError(PointlineError, ValueError):
     """A Bronze file cannot be read as the data type it claims to be (a file-level
     problem: the file is ``failed``, not quarantined row by row). ``file`` names it;
     ``row`` (the data row, as ``file_seq`` counts) and ``field`` are set when known."""
+
+    reason = "unreadable_file"
+
+
+class MissingColumnsError(ParseError):
+    """The header lacks a column the data type requires."""
+
+    reason = "missing_columns"
 
 
 def parse_schema(data_type: str) -> pa.Schema:
@@ -162,9 +176,14 @@ class _FileReader:
         self.step = step
 
     def error(
-        self, message: str, *, row: int | None = None, field: str | None = None
+        self,
+        message: str,
+        kind: type[ParseError] = ParseError,
+        *,
+        row: int | None = None,
+        field: str | None = None,
     ) -> ParseError:
-        return ParseError(message, file=self.shown, row=row, field=field)
+        return kind(message, file=self.shown, row=row, field=field)
 
     # -- opening -----------------------------------------------------------------------
 
@@ -238,7 +257,7 @@ class _FileReader:
                 f"is missing column(s) {', '.join(missing)}: header is {got!r}, "
                 f"expected {','.join(self.expected)} (in any order)"
             )
-            raise self.error(msg)
+            raise self.error(msg, MissingColumnsError)
         return [n if n in wanted else f"\x00unused{i}" for i, n in enumerate(names)]
 
     # -- reading -----------------------------------------------------------------------

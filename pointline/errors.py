@@ -8,6 +8,8 @@ one message that says what went wrong, where, what was got, and a hint.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 __all__ = [
     "ChainError",
     "PointlineError",
@@ -23,7 +25,10 @@ class PointlineError(Exception):
     The context attributes are ``None`` when unknown. ``str(err)`` is the full message,
     prefixed with the known context, for example
     ``step 'normalize': bronze/x.csv.gz row 1043 field 'price': '12.3.4' is not a decimal``.
+    ``reason`` is the machine-readable code a failed file records as ``status_reason``.
     """
+
+    reason: ClassVar[str] = "ingest_error"
 
     def __init__(
         self,
@@ -78,6 +83,8 @@ class UnknownTableError(PointlineError, LookupError):
 
 class UnknownExchangeError(PointlineError, LookupError):
     """An exchange id that the exchange registry does not know."""
+
+    reason = "unknown_exchange"
 
 
 class ChainError(PointlineError, ValueError):

@@ -46,7 +46,7 @@ from operators.tz_partition import tz_partition
 from pointline import dim_symbol
 from pointline.bronze import BronzeFileMetadata
 from pointline.chain import FLAG_COLUMN, Chain, Operator, Source, Split
-from pointline.errors import PointlineError, UnknownExchangeError
+from pointline.errors import PointlineError
 from pointline.lake import Lake
 from pointline.manifest import ManifestEntry, file_id_for
 from pointline.schemas import FileStatus, get_table_spec
@@ -137,15 +137,14 @@ def _counting(source: Source, counter: list[int]) -> Source:
 
 
 def _reason(exc: BaseException) -> str:
+    """The ``status_reason`` of a failed file: the most specific Pointline error's code."""
     cause: BaseException | None = exc
+    reason = "ingest_error"
     while cause is not None:
-        if isinstance(cause, UnknownExchangeError):
-            return "unknown_exchange"
-        name = type(cause).__name__
-        if name == "ParseError":
-            return "unreadable_file"
+        if isinstance(cause, PointlineError) and cause.reason != PointlineError.reason:
+            reason = cause.reason
         cause = cause.__cause__
-    return "ingest_error"
+    return reason
 
 
 class _CountingSink:

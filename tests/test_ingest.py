@@ -702,7 +702,7 @@ def test_missing_column_fails_the_file(tmp_path: Path) -> None:
     header = TRADES.replace(",amount", "")
     result, _ = ingest(lake, write_bronze(lake, f"{header}\nbinance,BTCUSDT,{T0},{T0},1,buy,1\n"))
     _assert_failed_cleanly(lake, result)
-    assert result.status_reason == "unreadable_file"
+    assert result.status_reason == "missing_columns"
     assert "missing column(s) amount" in (result.error_message or "")
 
 
