@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -22,7 +21,7 @@ import pyarrow.compute as pc
 from pointline.parquet import DEFAULT_ROW_GROUP_ROWS, BufferedParquetWriter
 from pointline.schemas import TableSpec
 
-__all__ = ["SilverSink", "SinkSummary"]
+__all__ = ["RowStats", "SilverSink", "SinkSummary"]
 
 _EPOCH = datetime.date(1970, 1, 1)
 
@@ -37,6 +36,42 @@ class SinkSummary:
     trading_date_max: datetime.date | None = None
     ts_event_min_us: int | None = None
     ts_event_max_us: int | None = None
+
+
+class RowStats:
+    """Row count and the trading-date and event-time ranges of the rows seen so far."""
+
+    __slots__ = ("_days", "_ts", "rows")
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self._days: tuple[int, int] | None = None
+        self._ts: tuple[int, int] | None = None
+
+    def note(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows == 0:
+            return
+        self.rows += batch.num_rows
+        days = pc.min_max(batch["trading_date"].cast(pa.int32()))
+        ts = pc.min_max(batch["ts_event_us"])
+        lo, hi = int(days["min"].as_py()), int(days["max"].as_py())
+        tlo, thi = int(ts["min"].as_py()), int(ts["max"].as_py())
+        if self._days is None or self._ts is None:
+            self._days, self._ts = (lo, hi), (tlo, thi)
+        else:
+            self._days = (min(self._days[0], lo), max(self._days[1], hi))
+            self._ts = (min(self._ts[0], tlo), max(self._ts[1], thi))
+
+    def summary(self, files: tuple[str, ...] = ()) -> SinkSummary:
+        days, ts = self._days, self._ts
+        return SinkSummary(
+            files=files,
+            rows=self.rows,
+            trading_date_min=None if days is None else _EPOCH + datetime.timedelta(days[0]),
+            trading_date_max=None if days is None else _EPOCH + datetime.timedelta(days[1]),
+            ts_event_min_us=None if ts is None else ts[0],
+            ts_event_max_us=None if ts is None else ts[1],
+        )
 
 
 class SilverSink:
@@ -61,9 +96,7 @@ class SilverSink:
             [f for f in spec.arrow_schema if f.name not in parts], metadata=metadata
         )
         self._writers: dict[tuple[str, int], BufferedParquetWriter] = {}
-        self._rows = 0
-        self._days: tuple[int, int] | None = None
-        self._ts: tuple[int, int] | None = None
+        self._stats = RowStats()
 
     def _writer(self, exchange: str, day: int) -> BufferedParquetWriter:
         key = (exchange, day)
@@ -88,8 +121,7 @@ class SilverSink:
         )
         days = batch["trading_date"].cast(pa.int32()).to_numpy(zero_copy_only=False)
         exchanges = batch["exchange"]
-        self._note(days, batch["ts_event_us"])
-        self._rows += n
+        self._stats.note(batch)
         first = exchanges[0].as_py()
         if (days == days[0]).all() and pc.all(pc.equal(exchanges, first)).as_py():
             self._writer(str(first), int(days[0])).write(body)
@@ -103,28 +135,10 @@ class SilverSink:
             day = int(np.int32(np.int64(key) & 0xFFFFFFFF))
             self._writer(str(names[int(key) >> 32]), day).write(body.filter(rows))
 
-    def _note(self, days: Any, ts: pa.Array[Any]) -> None:
-        lo, hi = int(days.min()), int(days.max())
-        bounds = pc.min_max(ts)
-        tlo, thi = int(bounds["min"].as_py()), int(bounds["max"].as_py())
-        if self._days is None or self._ts is None:
-            self._days, self._ts = (lo, hi), (tlo, thi)
-        else:
-            self._days = (min(self._days[0], lo), max(self._days[1], hi))
-            self._ts = (min(self._ts[0], tlo), max(self._ts[1], thi))
-
     def close(self) -> SinkSummary:
         """Finish every file; returns what was written."""
         files = []
         for writer in self._writers.values():
             writer.close()
             files.append(writer.path.relative_to(self._staging).as_posix())
-        days, ts = self._days, self._ts
-        return SinkSummary(
-            files=tuple(sorted(files)),
-            rows=self._rows,
-            trading_date_min=None if days is None else _EPOCH + datetime.timedelta(days[0]),
-            trading_date_max=None if days is None else _EPOCH + datetime.timedelta(days[1]),
-            ts_event_min_us=None if ts is None else ts[0],
-            ts_event_max_us=None if ts is None else ts[1],
-        )
+        return self._stats.summary(tuple(sorted(files)))

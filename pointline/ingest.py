@@ -41,7 +41,7 @@ from operators.parse import parse_schema, parse_tardis
 from operators.pit_join import pit_join
 from operators.quarantine_sink import QuarantineSink
 from operators.sequence import sequence
-from operators.silver_sink import SilverSink, SinkSummary
+from operators.silver_sink import RowStats, SilverSink, SinkSummary
 from operators.tz_partition import tz_partition
 from pointline import dim_symbol
 from pointline.bronze import BronzeFileMetadata
@@ -148,16 +148,24 @@ def _reason(exc: BaseException) -> str:
 
 
 class _CountingSink:
-    """The sink of a dry run: counts rows, writes nothing."""
+    """The sink of a dry run: counts rows and ranges, writes nothing."""
 
-    def __init__(self) -> None:
-        self.rows = 0
+    def __init__(self, *, event_rows: bool) -> None:
+        self._stats = RowStats()
+        self._event_rows = event_rows
+
+    @property
+    def rows(self) -> int:
+        return self._stats.rows
 
     def write(self, batch: pa.RecordBatch) -> None:
-        self.rows += batch.num_rows
+        if self._event_rows:
+            self._stats.note(batch)
+        else:
+            self._stats.rows += batch.num_rows
 
     def close(self) -> SinkSummary:
-        return SinkSummary(files=(), rows=self.rows)
+        return self._stats.summary()
 
 
 def update_manifest_status(
@@ -272,7 +280,8 @@ def ingest_file(
         silver: SilverSink | _CountingSink
         quarantine: QuarantineSink | _CountingSink
         if dry_run:
-            silver, quarantine = _CountingSink(), _CountingSink()
+            silver = _CountingSink(event_rows=True)
+            quarantine = _CountingSink(event_rows=False)
         else:
             silver = SilverSink(spec, silver_staging, file_id)
             quarantine = QuarantineSink(
