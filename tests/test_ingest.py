@@ -824,7 +824,10 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     assert result.dry_run
     assert (result.status, result.rows_total) == ("success", 50)
     assert (result.rows_written, result.rows_quarantined) == (49, 1)
-    assert result.trading_date_min == result.trading_date_max == datetime.date(2024, 9, 29)
+    assert (result.trading_date_min, result.trading_date_max) == (
+        datetime.date(2024, 9, 29),
+        datetime.date(2024, 9, 30),
+    )
     assert tree_hashes(lake.silver_root) == {}
     assert lake.manifest().version == version == 0
     assert lake.manifest().get(result.file_id) is None
