@@ -40,7 +40,7 @@ class PitResult:
 class SymbolIndex:
     """dim_symbol windows arranged for vectorised point-in-time lookups."""
 
-    __slots__ = ("_ends", "_froms", "_ids", "_keys", "_starts", "_untils")
+    __slots__ = ("_code_of", "_ends", "_froms", "_ids", "_keys", "_starts", "_untils")
 
     def __init__(self, dim: pa.Table) -> None:
         keys = _keys(dim["exchange"], dim["exchange_symbol"])
@@ -58,6 +58,7 @@ class SymbolIndex:
         sorted_keys = table["key"].combine_chunks()
         unique = pc.unique(sorted_keys)
         self._keys: pa.Array[Any] = unique
+        self._code_of = {str(key): code for code, key in enumerate(unique.to_pylist())}
         codes = pc.index_in(sorted_keys, value_set=unique).to_numpy(zero_copy_only=False)
         self._starts = np.searchsorted(codes, np.arange(len(unique)), side="left")
         self._ends = np.searchsorted(codes, np.arange(len(unique)), side="right")
@@ -69,13 +70,13 @@ class SymbolIndex:
         """Look up every row (or only where ``rows`` is true); nulls are uncovered."""
         n = len(ts_us)
         usable = np.ones(n, dtype=bool) if rows is None else np.asarray(rows, dtype=bool).copy()
-        codes_arrow = pc.index_in(_keys(exchange, symbol), value_set=self._keys)
-        usable &= np.asarray(pc.is_valid(codes_arrow).to_numpy(zero_copy_only=False), bool)
-        usable &= np.asarray(pc.is_valid(ts_us).to_numpy(zero_copy_only=False), dtype=bool)
+        codes = self._codes(exchange, symbol)
+        usable &= codes >= 0
+        if ts_us.null_count:
+            usable &= np.asarray(pc.is_valid(ts_us).to_numpy(zero_copy_only=False), dtype=bool)
         ids = np.zeros(n, dtype=np.int64)
         covered = np.zeros(n, dtype=bool)
         if usable.any():
-            codes = codes_arrow.fill_null(-1).to_numpy(zero_copy_only=False)
             ts = ts_us.fill_null(0).to_numpy(zero_copy_only=False)
             for code in np.unique(codes[usable]):
                 sel = np.flatnonzero(usable & (codes == code))
@@ -86,6 +87,33 @@ class SymbolIndex:
                 ids[sel] = np.where(ok, self._ids[window], 0)
                 covered[sel] = ok
         return PitResult(pa.array(ids, type=pa.int64(), mask=~covered), covered)
+
+    def _codes(self, exchange: Any, symbol: Any) -> npt.NDArray[np.int64]:
+        """Each row's key code (-1: no window for that key, or a null key part).
+
+        Both key columns are dictionary-encoded (a batch holds a few distinct values), the
+        few (exchange, symbol) pairs are looked up in Python, and the row codes are one
+        numpy gather: no per-row string building.
+        """
+        venues = _encode(exchange)
+        symbols = _encode(symbol)
+        v_names, v_index = venues
+        s_names, s_index = symbols
+        table = np.full((len(v_names) + 1, len(s_names) + 1), -1, dtype=np.int64)
+        for i, venue in enumerate(v_names):
+            for j, name in enumerate(s_names):
+                table[i, j] = self._code_of.get(f"{venue}{_SEP}{name}", -1)
+        return table[v_index, s_index]  # index -1 (null) hits the all -1 last row/column
+
+
+def _encode(column: Any) -> tuple[list[str], npt.NDArray[np.int64]]:
+    """Distinct values and each row's index into them (-1 for null)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    encoded = column.dictionary_encode()
+    names = [str(value) for value in encoded.dictionary.to_pylist()]
+    index = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return names, index
 
 
 def check_pit_coverage(
