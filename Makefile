@@ -34,9 +34,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict pointline operators
 
-## bench: the real benchmark runs (1M values per kernel)
+## bench: the real runs: kernels and operators on 1M rows, end to end on 10M rows against
+## the bare pyarrow read+write, peak RSS at 1M/10M/30M rows; writes benchmarks/results.json
+## and the table in benchmarks/README.md (several minutes)
+BENCH_E2E_ROWS ?= 10000000
+BENCH_RSS_ROWS ?= 1000000 10000000 30000000
 bench: $(STAMP)
-	$(BIN)/pytest benchmarks --benchmark-only --benchmark-columns=min,median,mean,rounds
+	POINTLINE_E2E_ROWS=$(BENCH_E2E_ROWS) $(BIN)/pytest benchmarks --benchmark-only \
+		--benchmark-columns=min,median,mean,rounds -p no:cacheprovider \
+		--benchmark-json=benchmarks/.data/pytest-benchmark.json
+	$(BIN)/python benchmarks/rss.py --rows $(BENCH_RSS_ROWS) --out benchmarks/.data/rss.json
+	$(BIN)/python benchmarks/report.py --command "make bench"
 
 clean:
 	rm -rf $(VENV) demo-lake .pytest_cache .mypy_cache .ruff_cache .benchmarks

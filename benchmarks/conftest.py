@@ -23,10 +23,19 @@ def pytest_terminal_summary(
     session = getattr(config, "_benchmarksession", None)
     benchmarks = getattr(session, "benchmarks", None) or []
     rows = [b for b in benchmarks if getattr(b, "stats", None) and b.extra_info.get("rows")]
-    if not rows:
+    if not benchmarks:
         return
     terminalreporter.section("pointline: ns per row (median)")
     for bench in rows:
         n = bench.extra_info["rows"]
         ns = bench.stats.median / n * 1e9
         terminalreporter.write_line(f"{bench.name:<60} {ns:10.1f} ns/row  ({n:,} rows)")
+    for bench in benchmarks:
+        info = bench.extra_info
+        if "ratio" in info:
+            terminalreporter.write_line(
+                f"{bench.name}: {info['e2e_rows']:,} rows; bare {info['bare_s']:.2f} s "
+                f"({info['bare_rows_per_s'] / 1e6:.2f} M rows/s), pointline "
+                f"{info['pointline_s']:.2f} s ({info['pointline_rows_per_s'] / 1e6:.2f} M rows/s); "
+                f"ratio bare/pointline {info['ratio']:.2f} (target >= 0.8)"
+            )

@@ -1,0 +1,91 @@
+"""Bounded memory: the peak of an ingest does not grow with the input size.
+
+A 100k-row and a 2M-row generated L2 ``.csv.gz`` are each ingested in a fresh process
+(pyarrow's pool peak is process-wide and cannot be reset), which reports
+``pa.default_memory_pool().max_memory()`` and its own ``ru_maxrss``. Twenty times the rows
+must not cost more than a small margin of memory. No wall-clock threshold anywhere: the
+numbers of record are in benchmarks/ (``make bench``).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from pointline import dim_symbol
+from pointline.lake import Lake
+from pointline.testing.tardis import DEFAULT_SYMBOLS, write_tardis_file
+
+MIB = 2**20
+SMALL, MEDIUM, LARGE = 100_000, 500_000, 2_000_000
+
+_INGEST = """
+import json, resource, sys
+import pyarrow as pa
+from pointline.bronze import BronzeFileMetadata
+from pointline.ingest import ingest_file
+from pointline.lake import Lake
+lake = Lake(sys.argv[1])
+meta = BronzeFileMetadata.from_path(sys.argv[2], bronze_root=lake.bronze_root)
+result = ingest_file(meta, lake=lake)
+print(json.dumps({"status": result.status, "rows": result.rows_total,
+                  "pool_peak": pa.default_memory_pool().max_memory(),
+                  "max_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+"""
+
+
+def _ingest_in_fresh_process(root: Path, rows: int) -> dict[str, Any]:
+    lake = Lake(root)
+    exchange = "binance-futures"
+    first = pa.table(
+        {
+            "exchange": [exchange] * len(DEFAULT_SYMBOLS),
+            "exchange_symbol": [s.symbol for s in DEFAULT_SYMBOLS],
+            "first_ts_us": pa.array([0] * len(DEFAULT_SYMBOLS), pa.int64()),
+        }
+    )
+    lake.dim_symbol_store().save(dim_symbol.from_first_seen(first, now_ts_us=1), expected_version=0)
+    path = write_tardis_file(
+        lake.bronze_root
+        / f"tardis/exchange={exchange}/type=incremental_book_L2/date=2024-09-29"
+        / f"symbol=PERPETUALS/l2-{rows}.csv.gz",
+        "incremental_book_L2",
+        rows=rows,
+        seed=11,
+        compresslevel=1,
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", _INGEST, str(lake.root), str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (report["status"], report["rows"]) == ("success", rows), report
+    return report
+
+
+def test_ingest_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
+    small, medium, large = (
+        _ingest_in_fresh_process(tmp_path / str(rows), rows) for rows in (SMALL, MEDIUM, LARGE)
+    )
+    summary = ", ".join(
+        f"{rows:,} rows: pool peak {r['pool_peak'] / MIB:.1f} MiB, max RSS "
+        f"{r['max_rss'] / MIB:.1f} MiB"
+        for rows, r in ((SMALL, small), (MEDIUM, medium), (LARGE, large))
+    )
+    print(summary)
+    assert large["pool_peak"] < 256 * MIB, summary
+    # Once the buffers are full (CSV read-ahead of 32 blocks, one row group per open
+    # partition), 4x the rows costs nothing more.
+    assert large["pool_peak"] <= medium["pool_peak"] + 16 * MIB, summary
+    assert large["max_rss"] <= medium["max_rss"] + 32 * MIB, summary
+    # A 100k-row file (~3 MB gz) fills neither buffer: what 20x the rows may add is those
+    # buffers, not the file.
+    assert large["pool_peak"] <= small["pool_peak"] + 48 * MIB, summary
+    assert large["max_rss"] <= small["max_rss"] + 96 * MIB, summary
