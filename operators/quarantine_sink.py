@@ -101,6 +101,11 @@ class QuarantineSink:
         self._writer.write(rows)
         self.rows += rows.num_rows
 
+    def abort(self) -> None:
+        """Stop the writer (after a failure); the staged file is then deleted."""
+        if self._writer is not None:
+            self._writer.abort()
+
     def close(self) -> SinkSummary:
         if self._writer is None:
             return SinkSummary(files=(), rows=0)

@@ -135,6 +135,11 @@ class SilverSink:
             day = int(np.int32(np.int64(key) & 0xFFFFFFFF))
             self._writer(str(names[int(key) >> 32]), day).write(body.filter(rows))
 
+    def abort(self) -> None:
+        """Stop every writer (after a failure); the staged files are then deleted."""
+        for writer in self._writers.values():
+            writer.abort()
+
     def close(self) -> SinkSummary:
         """Finish every file; returns what was written."""
         files = []

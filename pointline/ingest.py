@@ -167,6 +167,9 @@ class _CountingSink:
     def close(self) -> SinkSummary:
         return self._stats.summary()
 
+    def abort(self) -> None:
+        """Nothing to stop."""
+
 
 def update_manifest_status(
     meta: BronzeFileMetadata,
@@ -270,6 +273,7 @@ def ingest_file(
     token = uuid.uuid4().hex[:12]
     silver_staging = the_lake.staging_dir(table_name) / f"{file_id}-{token}"
     quarantine_staging = the_lake.validation_dir / "_staging" / f"{file_id}-{token}"
+    open_sinks: list[SilverSink | QuarantineSink | _CountingSink] = []
     try:
         if meta.data_type not in HEADERS:
             msg = f"data type {meta.data_type!r} is not supported; supported: {sorted(HEADERS)}"
@@ -290,6 +294,7 @@ def ingest_file(
                 table_name=table_name,
                 headers=HEADERS[meta.data_type],
             )
+        open_sinks.extend((silver, quarantine))
         parse = parse_tardis(
             meta.absolute(the_lake.bronze_root),
             meta.data_type,
@@ -316,6 +321,8 @@ def ingest_file(
             )
             raise PointlineError(msg, file=meta.bronze_path)
     except Exception as exc:
+        for sink in open_sinks:
+            sink.abort()
         shutil.rmtree(silver_staging, ignore_errors=True)
         shutil.rmtree(quarantine_staging, ignore_errors=True)
         failed = replace(

@@ -3,11 +3,15 @@
 ``pyarrow.dataset.write_dataset`` keeps up to 8 Mi rows in flight and cannot be told
 otherwise (ARROW_NOTES); writing each small batch as its own row group makes files larger
 and slower to read. This writer buffers batches until ``row_group_rows`` rows, then writes
-them as one row group: memory is bounded by one row group per open file.
+them as one row group, encoded on a background thread with at most two row groups
+waiting: memory is bounded by three row groups per open file.
 """
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +50,59 @@ def encoding_options(schema: pa.Schema) -> dict[str, Any]:
     }
 
 
+class _Encoder:
+    """Encodes row groups on a background thread, at most ``depth`` waiting.
+
+    Parquet encoding and compression release the GIL, so on a machine with a spare core
+    they overlap with the parsing and normalising of the next batches. Row groups of one
+    file are written in order by one thread, so the bytes are the same as a synchronous
+    write. An error on the thread is raised by the next ``submit`` or by ``close``.
+    """
+
+    __slots__ = ("_error", "_queue", "_thread", "_writer")
+
+    def __init__(self, writer: pq.ParquetWriter, *, depth: int = 2) -> None:
+        self._writer = writer
+        self._queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="pointline-parquet", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (table := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._writer.write_table(table, row_group_size=table.num_rows)
+                except BaseException as exc:
+                    self._error = exc
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def submit(self, table: pa.Table) -> None:
+        self._raise()
+        self._queue.put(table)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        self._raise()
+        self._writer.close()
+
+    def abort(self) -> None:
+        """Stop the thread and close the file without raising (the file is discarded)."""
+        self._error = self._error or RuntimeError("aborted")
+        self._queue.put(None)
+        self._thread.join()
+        with contextlib.suppress(Exception):  # the file is being thrown away
+            self._writer.close()
+
+
 class BufferedParquetWriter:
     """Writes record batches to one Parquet file in row groups of ``row_group_rows``."""
 
-    __slots__ = ("_buffer", "_buffered", "_path", "_row_group_rows", "_writer", "rows")
+    __slots__ = ("_buffer", "_buffered", "_encoder", "_path", "_row_group_rows", "rows")
 
     def __init__(
         self, path: Path, schema: pa.Schema, *, row_group_rows: int = DEFAULT_ROW_GROUP_ROWS
@@ -57,12 +110,14 @@ class BufferedParquetWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
         self._row_group_rows = row_group_rows
-        self._writer = pq.ParquetWriter(
-            path,
-            schema,
-            compression="zstd",
-            compression_level=ZSTD_LEVEL,
-            **encoding_options(schema),
+        self._encoder = _Encoder(
+            pq.ParquetWriter(
+                path,
+                schema,
+                compression="zstd",
+                compression_level=ZSTD_LEVEL,
+                **encoding_options(schema),
+            )
         )
         self._buffer: list[pa.RecordBatch] = []
         self._buffered = 0
@@ -88,12 +143,17 @@ class BufferedParquetWriter:
         table = pa.Table.from_batches(self._buffer)
         size = self._row_group_rows
         cut = table.num_rows if final else table.num_rows // size * size
-        if cut:
-            self._writer.write_table(table.slice(0, cut), row_group_size=size)
+        for start in range(0, cut, size):
+            self._encoder.submit(table.slice(start, min(size, cut - start)))
         rest = table.slice(cut)
         self._buffer = rest.to_batches()
         self._buffered = rest.num_rows
 
     def close(self) -> None:
         self._flush(final=True)
-        self._writer.close()
+        self._encoder.close()
+
+    def abort(self) -> None:
+        """Give up on the file: stop the encoder thread; the caller deletes the file."""
+        self._buffer = []
+        self._encoder.abort()
