@@ -44,7 +44,7 @@ def test_an_encoder_error_reaches_the_caller_and_abort_stops_the_thread(tmp_path
     writer = BufferedParquetWriter(tmp_path / "x.parquet", schema, row_group_rows=10)
     bad = pa.record_batch({"ts_us": pa.array(["not", "an", "int"] * 4)})  # wrong type
     writer.write(bad)  # the row group is handed to the thread, which fails
-    with pytest.raises(Exception, match="(?i)schema|type"):
+    with pytest.raises(Exception, match=r"(?i)schema|type"):
         for _ in range(5):
             writer.write(bad)
         writer.close()
