@@ -44,9 +44,13 @@ def test_an_encoder_error_reaches_the_caller_and_abort_stops_the_thread(tmp_path
     writer = BufferedParquetWriter(tmp_path / "x.parquet", schema, row_group_rows=10)
     bad = pa.record_batch({"ts_us": pa.array(["not", "an", "int"] * 4)})  # wrong type
     writer.write(bad)  # the row group is handed to the thread, which fails
-    with pytest.raises(Exception, match=r"(?i)schema|type"):
+
+    def keep_writing() -> None:
         for _ in range(5):
             writer.write(bad)
         writer.close()
+
+    with pytest.raises(Exception, match=r"(?i)schema|type"):
+        keep_writing()
     writer.abort()
     assert not any(t.name == "pointline-parquet" and t.is_alive() for t in threading.enumerate())
