@@ -17,13 +17,19 @@ from pathlib import Path
 
 from pointline.errors import PointlineError
 
-__all__ = ["BronzeError", "BronzeFileMetadata", "sha256_of"]
+__all__ = ["BronzeChangedError", "BronzeError", "BronzeFileMetadata", "sha256_of"]
 
 _CHUNK = 1 << 20
 
 
 class BronzeError(PointlineError, ValueError):
     """A Bronze path or file that cannot be ingested as given."""
+
+
+class BronzeChangedError(BronzeError):
+    """The Bronze file on disk is no longer the one its metadata describes."""
+
+    reason = "bronze_changed"
 
 
 def sha256_of(path: Path) -> str:
@@ -112,6 +118,24 @@ class BronzeFileMetadata:
     @property
     def identity(self) -> tuple[str, str, str, str]:
         return (self.vendor, self.data_type, self.bronze_path, self.sha256)
+
+    def check_unchanged(self, bronze_root: str | Path) -> None:
+        """Raise :class:`BronzeChangedError` if the file's size or mtime differs from
+        this metadata (Bronze is immutable: a changed file is a new file to describe)."""
+        path = self.absolute(bronze_root)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            msg = "has disappeared from the bronze root"
+            raise BronzeChangedError(msg, file=self.bronze_path) from None
+        now = (stat.st_size, stat.st_mtime_ns // 1000)
+        then = (self.file_size_bytes, self.last_modified_ts_us)
+        if now != then:
+            msg = (
+                f"changed on disk (size, mtime us) {then} -> {now} since its metadata was "
+                "taken; build the metadata again to ingest the new content"
+            )
+            raise BronzeChangedError(msg, file=self.bronze_path)
 
     def absolute(self, bronze_root: str | Path) -> Path:
         return Path(bronze_root) / Path(*self.bronze_path.split("/"))

@@ -278,6 +278,7 @@ def ingest_file(
         if meta.data_type not in HEADERS:
             msg = f"data type {meta.data_type!r} is not supported; supported: {sorted(HEADERS)}"
             raise PointlineError(msg, file=meta.bronze_path)
+        meta.check_unchanged(the_lake.bronze_root)
         spec = get_table_spec(table_name)
         dim = the_lake.dim_symbol_store().load()[1]
         counter = [0]
@@ -313,6 +314,7 @@ def ingest_file(
         for batch in chain.run():
             silver.write(batch)
         rows_total = counter[0]
+        meta.check_unchanged(the_lake.bronze_root)  # the file did not change under us
         written, quarantined = silver.close(), quarantine.close()
         if written.rows + quarantined.rows != rows_total:
             msg = (
