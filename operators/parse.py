@@ -311,7 +311,7 @@ class _FileReader:
                 except StopIteration:
                     break
                 except (OSError, pa.ArrowException) as exc:
-                    raise self._read_error(exc, gzip=gzip, names=names) from exc
+                    raise self._read_error(exc, gzip=gzip, names=names, done=done) from exc
                 out = self._assemble(batch, done, malformed)
                 if out.num_rows:
                     done += out.num_rows
@@ -375,10 +375,12 @@ class _FileReader:
             return self.error(f"is not a valid gzip file: {exc}")
         return self.error(f"cannot be read: {exc}")
 
-    def _read_error(self, exc: BaseException, *, gzip: bool, names: Sequence[str]) -> ParseError:
+    def _read_error(
+        self, exc: BaseException, *, gzip: bool, names: Sequence[str], done: int = 0
+    ) -> ParseError:
         """A ParseError for an error of the CSV reader; ``names`` is the file's header, which
         pyarrow's "column #i" indexes (its "Row #n" is the data row, as the reader starts
-        after the header)."""
+        after the header); ``done`` data rows were read before the error."""
         text = str(exc)
         if isinstance(exc, OSError):
             return self._io_error(exc, gzip=gzip)
@@ -392,7 +394,10 @@ class _FileReader:
             return self.error(f"is not valid UTF-8 text (pyarrow: {text})", row=row, field=field)
         hint = ""
         if "straddl" in text:
-            hint = f"; a row is longer than block_size={self.block_size} bytes: raise it"
+            hint = (
+                f"; a row after data row {done} is longer than "
+                f"block_size={self.block_size} bytes: raise it"
+            )
         return self.error(f"cannot be parsed as CSV (pyarrow: {text}){hint}", row=row, field=field)
 
 

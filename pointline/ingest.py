@@ -323,6 +323,8 @@ def ingest_file(
             )
             raise PointlineError(msg, file=meta.bronze_path)
     except Exception as exc:
+        if isinstance(exc, PointlineError):
+            exc.with_context(file=meta.bronze_path)  # every message names the Bronze file
         for sink in open_sinks:
             sink.abort()
         shutil.rmtree(silver_staging, ignore_errors=True)
