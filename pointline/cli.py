@@ -210,6 +210,21 @@ def _cmd_dim_symbol(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _cmd_repair(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
+    from pointline.ingest import repair  # noqa: PLC0415
+
+    results = repair(lake)
+    for result in results:
+        out.write(f"re-ingested {result.bronze_path}: {result.status}\n")
+    busy = [e for e in lake.manifest().entries().values() if e.status == "pending"]
+    for entry in busy:
+        out.write(f"still pending (a live writer holds it): {entry.bronze_path}\n")
+    state = "some files are still being written" if busy else "the lake is consistent"
+    out.write(f"repair: {len(results)} crashed file(s) re-ingested; {state}\n")
+    bad = any(r.status in {"failed", "quarantined"} for r in results)
+    return EXIT_BAD_FILES if bad else EXIT_OK
+
+
 def _cmd_demo(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
     from pointline.demo import run_demo  # noqa: PLC0415
 
@@ -258,6 +273,11 @@ def _parser() -> argparse.ArgumentParser:
     show = actions.add_parser("show", help="print the current dim_symbol")
     show.add_argument("--json", action="store_true", help="one JSON object per row")
     _add_root(show)
+    _add_root(
+        commands.add_parser(
+            "repair", help="finish what crashed writers left (pending files, staging, locks)"
+        )
+    )
     demo = commands.add_parser("demo", help="generate Bronze, ingest it, show what landed")
     _add_root(demo)
     return parser
@@ -279,6 +299,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         "manifest": _cmd_manifest,
         "dim-symbol": _cmd_dim_symbol,
         "demo": _cmd_demo,
+        "repair": _cmd_repair,
     }
     name = args.command if args.command != "dim-symbol" else f"dim-symbol {args.action}"
     try:

@@ -47,16 +47,20 @@ from pointline import dim_symbol
 from pointline.bronze import BronzeFileMetadata
 from pointline.chain import FLAG_COLUMN, Chain, Operator, Source, Split
 from pointline.errors import PointlineError
+from pointline.faults import fault
 from pointline.lake import Lake
+from pointline.locks import FileLock
 from pointline.manifest import ManifestEntry, file_id_for
 from pointline.schemas import FileStatus, get_table_spec
 from pointline.vendors.tardis import HEADERS, TABLE_OF
 
 __all__ = [
+    "FAULT_POINTS",
     "IngestionResult",
     "bootstrap_dim_symbol",
     "build_chain",
     "ingest_file",
+    "repair",
     "update_manifest_status",
 ]
 
@@ -247,10 +251,59 @@ def ingest_file(
     ``lake`` is a :class:`Lake` or its root folder. ``extra_steps`` are custom operators
     run after normalize; ``block_size`` is the CSV read block (it never changes the
     output, only memory and speed).
+
+    Writers take a per-file lock: while another live process ingests the same file this
+    call returns at once (``status='pending'``, ``skipped=True``, ``status_reason=
+    'in_progress'``). A file left ``pending`` by a crashed writer is cleaned up (its
+    unpublished staging and any published-but-uncommitted files) and ingested again.
     """
-    started = time.perf_counter()
     the_lake = Lake.at(lake)
     file_id = file_id_for(*meta.identity)
+    if dry_run:
+        return _ingest(
+            meta,
+            the_lake,
+            file_id,
+            force=force,
+            dry_run=dry_run,
+            extra_steps=extra_steps,
+            block_size=block_size,
+        )
+    lock = FileLock(the_lake.control_dir / "locks", str(file_id))
+    if not lock.acquire():
+        return IngestionResult(
+            status="pending",
+            file_id=file_id,
+            bronze_path=meta.bronze_path,
+            table_name=TABLE_OF.get(meta.data_type, "unknown"),
+            skipped=True,
+            status_reason="in_progress",
+        )
+    try:
+        return _ingest(
+            meta,
+            the_lake,
+            file_id,
+            force=force,
+            dry_run=dry_run,
+            extra_steps=extra_steps,
+            block_size=block_size,
+        )
+    finally:
+        lock.release()
+
+
+def _ingest(
+    meta: BronzeFileMetadata,
+    the_lake: Lake,
+    file_id: int,
+    *,
+    force: bool,
+    dry_run: bool,
+    extra_steps: Sequence[Operator],
+    block_size: int,
+) -> IngestionResult:
+    started = time.perf_counter()
     table_name = TABLE_OF.get(meta.data_type, "unknown")
     manifest = the_lake.manifest()
     previous = manifest.get(file_id)
@@ -268,8 +321,11 @@ def ingest_file(
             trading_date_min=previous.trading_date_min,
             trading_date_max=previous.trading_date_max,
         )
+    if previous is not None and previous.status == "pending" and not dry_run:
+        _clean_crashed(the_lake, file_id, previous)
     if not dry_run:
         manifest.commit([_entry(meta, file_id, "pending", previous=previous)])
+        fault("after_pending")
     token = uuid.uuid4().hex[:12]
     silver_staging = the_lake.staging_dir(table_name) / f"{file_id}-{token}"
     quarantine_staging = the_lake.validation_dir / "_staging" / f"{file_id}-{token}"
@@ -311,11 +367,14 @@ def ingest_file(
             source=_counting(parse, counter),
             extra_steps=extra_steps,
         )
-        for batch in chain.run():
+        for number, batch in enumerate(chain.run()):
             silver.write(batch)
+            if number == 0:
+                fault("mid_stream")
         rows_total = counter[0]
         meta.check_unchanged(the_lake.bronze_root)  # the file did not change under us
         written, quarantined = silver.close(), quarantine.close()
+        fault("after_sinks")
         if written.rows + quarantined.rows != rows_total:
             msg = (
                 f"accounting broken: {rows_total} rows read, {written.rows} written, "
@@ -346,6 +405,7 @@ def ingest_file(
                 duration_us=int(failed.duration_s * 1e6),
             )
             manifest.commit([entry])
+            fault("after_failed_commit")
             _delete(the_lake, _owned(previous))
         return failed
     status: FileStatus = "quarantined" if rows_total > 0 and written.rows == 0 else "success"
@@ -363,7 +423,9 @@ def ingest_file(
     if dry_run:
         return result
     silver_files = _publish(silver_staging, the_lake.table_dir(table_name), written, the_lake)
+    fault("after_silver_publish")
     quarantine_files = _publish(quarantine_staging, the_lake.validation_dir, quarantined, the_lake)
+    fault("after_publish")
     entry = _entry(meta, file_id, status, previous=previous).replace(
         rows_total=rows_total,
         rows_written=written.rows,
@@ -391,10 +453,97 @@ def ingest_file(
         for old in older
     ]
     manifest.commit([entry, *superseded])
+    fault("after_commit")
     keep = set(silver_files) | set(quarantine_files)
     stale = [path for old in (previous, *older) for path in _owned(old) if path not in keep]
     _delete(the_lake, stale)
     return result
+
+
+FAULT_POINTS = (
+    "manifest_before_link",
+    "manifest_after_link",
+    "after_pending",
+    "mid_stream",
+    "after_sinks",
+    "mid_publish",
+    "after_silver_publish",
+    "after_publish",
+    "after_commit",
+    "after_failed_commit",
+)
+"""Where crash tests kill an ingest (``POINTLINE_FAULT=<point>``): the process exits at
+once, like SIGKILL, without cleanup."""
+
+
+def _clean_crashed(lake: Lake, file_id: int, entry: ManifestEntry) -> None:
+    """Undo what a crashed writer of ``file_id`` left: its staging folders and any file
+    it published without committing (named ``<file_id>-<n>.parquet``, not listed in the
+    entry, which still lists the last committed output). Called under the file's lock."""
+    owned = set(_owned(entry))
+    for staging in lake.silver_root.glob(f"*/_staging/{file_id}-*"):
+        shutil.rmtree(staging, ignore_errors=True)
+    for published in lake.silver_root.glob(f"*/**/{file_id}-*.parquet"):
+        relative = lake.relative(published)
+        if "/_staging/" not in f"/{relative}" and relative not in owned:
+            published.unlink(missing_ok=True)
+
+
+def repair(lake: Lake | str | Path) -> list[IngestionResult]:
+    """Finish what crashed writers left: every ``pending`` file is cleaned up and ingested
+    again from its Bronze file (``failed`` with ``bronze_changed`` if that file is gone or
+    has new content); staging folders and locks of files nobody is writing are removed."""
+    the_lake = Lake.at(lake)
+    results = []
+    for entry in the_lake.manifest().entries().values():
+        if entry.status != "pending":
+            continue
+        path = the_lake.bronze_root / entry.bronze_path
+        try:
+            meta = BronzeFileMetadata.from_path(
+                path,
+                bronze_root=the_lake.bronze_root,
+                vendor=entry.vendor,
+                data_type=entry.data_type,
+            )
+            same = meta.sha256 == entry.file_hash
+        except PointlineError:
+            same = False
+        if same:
+            results.append(ingest_file(meta, lake=the_lake))
+            continue
+        lock = FileLock(the_lake.control_dir / "locks", str(entry.file_id))
+        if not lock.acquire():
+            continue
+        try:
+            _clean_crashed(the_lake, entry.file_id, entry)
+            failed = entry.replace(
+                status="failed",
+                status_reason="bronze_changed",
+                error_message=f"{entry.bronze_path}: the Bronze file is gone or has new "
+                "content; ingest the new file",
+                silver_files=(),
+                quarantine_files=(),
+                processed_at_ts_us=_now_us(),
+            )
+            the_lake.manifest().commit([failed])
+            _delete(the_lake, _owned(entry))
+        finally:
+            lock.release()
+    locks = the_lake.control_dir / "locks"
+    for stale in sorted(locks.glob("*.lock")) if locks.is_dir() else []:
+        lock = FileLock(locks, stale.stem)
+        if lock.acquire():  # breaks a dead writer's lock; a live writer's is kept
+            lock.release()
+    for staging in sorted(the_lake.silver_root.glob("*/_staging/*-*")):
+        file_id = staging.name.split("-", 1)[0]
+        lock = FileLock(the_lake.control_dir / "locks", file_id)
+        if lock.acquire():
+            try:
+                shutil.rmtree(staging, ignore_errors=True)
+            finally:
+                lock.release()
+    return results
 
 
 def _owned(entry: ManifestEntry | None) -> list[str]:
@@ -410,6 +559,7 @@ def _publish(staging: Path, target: Path, summary: SinkSummary, lake: Lake) -> t
         destination.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging / relative, destination)
         published.append(lake.relative(destination))
+        fault("mid_publish")
     shutil.rmtree(staging, ignore_errors=True)
     return tuple(sorted(published))
 

@@ -51,6 +51,7 @@ import pyarrow as pa
 from pyarrow import ipc
 
 from pointline.errors import PointlineError
+from pointline.faults import fault
 from pointline.schemas.control import FILE_STATUSES, INGEST_MANIFEST, FileStatus
 from pointline.storage import publish_exclusive
 
@@ -348,7 +349,9 @@ class Manifest:
             if payload is None:
                 payload = _ipc_bytes(_table_from_entries(entries))
             version = self._version + 1
+            fault("manifest_before_link")
             if publish_exclusive(self._dir, _version_name(version), payload):
+                fault("manifest_after_link")
                 # Nobody else holds `version`, so the state read so far is exactly the
                 # state as of version - 1.
                 self._apply(entries, source=_version_name(version))
