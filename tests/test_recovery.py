@@ -179,3 +179,41 @@ def test_repair_fails_a_crashed_file_whose_bronze_is_gone_and_removes_its_rows(
     assert (entry.status, entry.status_reason) == ("failed", "bronze_changed")
     assert not list(lake.silver_root.rglob(f"{fid}-*.parquet"))
     assert_consistent(lake)
+
+
+WORKER = """
+import random, sys
+from pathlib import Path
+from pointline import BronzeFileMetadata, Lake, ingest_file
+lake = Lake(sys.argv[1])
+paths = sorted(p for p in lake.bronze_root.rglob("*.csv.gz"))
+random.Random(int(sys.argv[2])).shuffle(paths)
+for path in paths:
+    ingest_file(BronzeFileMetadata.from_path(path, bronze_root=lake.bronze_root), lake=lake)
+"""
+
+
+def test_four_processes_ingesting_twelve_overlapping_files(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    kinds = ("trades", "quotes", "incremental_book_L2")
+    for n in range(12):
+        kind = kinds[n % 3]
+        write_tardis_file(bronze(lake, kind, f"f{n}.csv.gz"), kind, rows=2000 + 97 * n, seed=n)
+    bootstrap_dim_symbol(lake)
+    env = {k: v for k, v in os.environ.items() if k != "POINTLINE_FAULT"}
+    workers = [
+        subprocess.Popen([sys.executable, "-c", WORKER, str(lake.root), str(seed)], env=env)
+        for seed in range(4)
+    ]
+    assert [w.wait(timeout=300) for w in workers] == [0, 0, 0, 0]
+    repair(lake)  # nothing to do: no writer crashed
+    manifest = lake.manifest()
+    assert manifest.problems == ()
+    versions = sorted(int(p.stem) for p in manifest.directory.glob("*.arrow"))
+    assert versions == list(range(1, len(versions) + 1)), "a commit was lost or overwritten"
+    entries = manifest.entries()
+    assert len(entries) == 12
+    assert {e.status for e in entries.values()} == {"success"}
+    assert_consistent(lake)
+    # each file was ingested once: one pending + one success commit per file
+    assert len(versions) == 24
