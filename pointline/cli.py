@@ -225,6 +225,17 @@ def _cmd_repair(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_BAD_FILES if bad else EXIT_OK
 
 
+def _cmd_verify(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
+    from pointline.ingest import verify  # noqa: PLC0415
+
+    problems = verify(lake)
+    for problem in problems:
+        out.write(f"{problem}\n")
+    live = sum(e.status in {"success", "quarantined"} for e in lake.manifest().entries().values())
+    out.write(f"verify: {live} live file(s) checked, {len(problems)} problem(s)\n")
+    return EXIT_BAD_FILES if problems else EXIT_OK
+
+
 def _cmd_demo(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
     from pointline.demo import run_demo  # noqa: PLC0415
 
@@ -278,6 +289,11 @@ def _parser() -> argparse.ArgumentParser:
             "repair", help="finish what crashed writers left (pending files, staging, locks)"
         )
     )
+    _add_root(
+        commands.add_parser(
+            "verify", help="re-check every live file against its Bronze file and the disk"
+        )
+    )
     demo = commands.add_parser("demo", help="generate Bronze, ingest it, show what landed")
     _add_root(demo)
     return parser
@@ -300,6 +316,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         "dim-symbol": _cmd_dim_symbol,
         "demo": _cmd_demo,
         "repair": _cmd_repair,
+        "verify": _cmd_verify,
     }
     name = args.command if args.command != "dim-symbol" else f"dim-symbol {args.action}"
     try:

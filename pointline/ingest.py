@@ -33,6 +33,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 import pointline
 from operators.columns import is_raw
@@ -44,7 +45,7 @@ from operators.sequence import sequence
 from operators.silver_sink import RowStats, SilverSink, SinkSummary
 from operators.tz_partition import tz_partition
 from pointline import dim_symbol
-from pointline.bronze import BronzeFileMetadata
+from pointline.bronze import BronzeFileMetadata, sha256_of
 from pointline.chain import FLAG_COLUMN, Chain, Operator, Source, Split
 from pointline.errors import PointlineError
 from pointline.faults import fault
@@ -62,6 +63,7 @@ __all__ = [
     "ingest_file",
     "repair",
     "update_manifest_status",
+    "verify",
 ]
 
 
@@ -544,6 +546,87 @@ def repair(lake: Lake | str | Path) -> list[IngestionResult]:
             finally:
                 lock.release()
     return results
+
+
+def verify(lake: Lake | str | Path, *, sample: int = 200) -> list[str]:
+    """Check every live file against its Bronze file; returns the problems found.
+
+    For each ``success``/``quarantined`` file: the files it owns exist and no other file
+    of its file_id is visible; its Silver and validation-log ``file_seq`` values are
+    disjoint and together ``1..rows_total``; the counts match the manifest; the Bronze
+    file still has the recorded SHA-256 and row count; and up to ``sample`` rows, compared
+    by ``file_seq``, hold the values the chain computes from Bronze again.
+    """
+    the_lake = Lake.at(lake)
+    problems: list[str] = []
+    for entry in the_lake.manifest().entries().values():
+        if entry.status in {"success", "quarantined"}:
+            problems.extend(
+                f"{entry.bronze_path}: {p}" for p in _verify_one(the_lake, entry, sample)
+            )
+    return problems
+
+
+def _verify_one(lake: Lake, entry: ManifestEntry, sample: int) -> list[str]:
+    problems: list[str] = []
+    owned = {*entry.silver_files, *entry.quarantine_files}
+    missing = sorted(f for f in owned if not (lake.root / f).is_file())
+    if missing:
+        return [f"owned files are missing: {missing}"]
+    on_disk = {
+        lake.relative(p)
+        for p in lake.silver_root.glob(f"*/**/{entry.file_id}-*.parquet")
+        if "_staging" not in p.parts
+    }
+    if on_disk - owned:
+        problems.append(f"files not in the manifest are visible: {sorted(on_disk - owned)}")
+    silver = _read_owned(lake, entry.silver_files)
+    quarantined = _read_owned(lake, entry.quarantine_files, columns=["file_seq"])
+    seqs = [*silver["file_seq"].to_pylist(), *quarantined["file_seq"].to_pylist()]
+    total = entry.rows_total or 0
+    if len(seqs) != len(set(seqs)) or set(seqs) != set(range(1, total + 1)):
+        problems.append(f"file_seq values are not exactly 1..{total} once each")
+    if (silver.num_rows, quarantined.num_rows) != (entry.rows_written, entry.rows_quarantined):
+        problems.append(
+            f"rows on disk {silver.num_rows} + {quarantined.num_rows} differ from the "
+            f"manifest's {entry.rows_written} + {entry.rows_quarantined}"
+        )
+    path = lake.bronze_root / entry.bronze_path
+    if not path.is_file() or sha256_of(path) != entry.file_hash:
+        return [*problems, "the Bronze file is gone or has new content"]
+    meta = BronzeFileMetadata.from_path(
+        path, bronze_root=lake.bronze_root, vendor=entry.vendor, data_type=entry.data_type
+    )
+    recomputed = (
+        Chain(
+            [
+                parse_tardis(path, meta.data_type, display_path=meta.bronze_path),
+                normalize_tardis(meta.data_type),
+            ]
+        )
+        .run()
+        .read_all()
+    )
+    if recomputed.num_rows != total:
+        problems.append(f"Bronze has {recomputed.num_rows} rows, the manifest says {total}")
+    if silver.num_rows:
+        step = max(1, silver.num_rows // max(sample, 1))
+        picked = silver.take(list(range(0, silver.num_rows, step))[:sample])
+        again = recomputed.take(pc.subtract(picked["file_seq"], 1))
+        problems.extend(
+            f"column {name!r} differs from Bronze in sampled rows"
+            for name in picked.column_names
+            if name in again.column_names
+            and not again[name].cast(picked.schema.field(name).type).equals(picked[name])
+        )
+    return problems
+
+
+def _read_owned(lake: Lake, files: Sequence[str], columns: list[str] | None = None) -> pa.Table:
+    paths = [str(lake.root / f) for f in files]
+    if not paths:
+        return pa.table({"file_seq": pa.array([], pa.int64())})
+    return pa.concat_tables(pq.read_table(p, columns=columns) for p in paths)
 
 
 def _owned(entry: ManifestEntry | None) -> list[str]:

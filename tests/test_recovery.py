@@ -4,6 +4,7 @@ SIGKILL (``os._exit``, no cleanup)."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
@@ -11,12 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
 from pointline import BronzeFileMetadata, Lake, ingest_file
-from pointline.ingest import FAULT_POINTS, bootstrap_dim_symbol, repair
+from pointline.cli import main
+from pointline.ingest import FAULT_POINTS, bootstrap_dim_symbol, repair, verify
 from pointline.locks import FileLock
 from pointline.manifest import file_id_for
 from pointline.testing.tardis import write_tardis_file
@@ -111,6 +114,7 @@ def test_a_killed_ingest_recovers_without_loss_or_duplicates(
     assert again.status == expected
     assert ingest_file(meta(lake, first), lake=lake).skipped
     assert_consistent(lake)
+    assert verify(lake) == []
 
 
 def test_the_next_ingest_recovers_without_repair(tmp_path: Path) -> None:
@@ -217,3 +221,23 @@ def test_four_processes_ingesting_twelve_overlapping_files(tmp_path: Path) -> No
     assert_consistent(lake)
     # each file was ingested once: one pending + one success commit per file
     assert len(versions) == 24
+
+
+def test_verify_passes_on_a_good_lake_and_names_each_kind_of_damage(tmp_path: Path) -> None:
+    lake, first, second = make_lake(tmp_path, failing=False)
+    for path in (first, second):
+        ingest_file(meta(lake, path), lake=lake)
+    assert verify(lake) == []
+    assert main(["--root", str(lake.root), "verify"], out=io.StringIO()) == 0
+    entry = lake.manifest().get(file_id_for(*meta(lake, first).identity))
+    assert entry is not None
+    target = lake.root / entry.silver_files[0]
+    table = pq.read_table(target)
+    index = table.schema.get_field_index("price")
+    tampered = table.set_column(index, table.schema.field(index), pc.add(table["price"], 1))
+    pq.write_table(tampered, target)
+    problems = verify(lake)
+    assert any("column 'price' differs from Bronze" in p for p in problems), problems
+    target.unlink()
+    assert any("owned files are missing" in p for p in verify(lake))
+    assert main(["--root", str(lake.root), "verify"], out=io.StringIO()) == 2
