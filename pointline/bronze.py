@@ -119,9 +119,10 @@ class BronzeFileMetadata:
     def identity(self) -> tuple[str, str, str, str]:
         return (self.vendor, self.data_type, self.bronze_path, self.sha256)
 
-    def check_unchanged(self, bronze_root: str | Path) -> None:
-        """Raise :class:`BronzeChangedError` if the file's size or mtime differs from
-        this metadata (Bronze is immutable: a changed file is a new file to describe)."""
+    def check_unchanged(self, bronze_root: str | Path, *, by_hash: bool = False) -> None:
+        """Raise :class:`BronzeChangedError` if the file differs from this metadata: its
+        size or mtime, or (``by_hash``) its SHA-256. Bronze is immutable: a changed file
+        is a new file, to be described again."""
         path = self.absolute(bronze_root)
         try:
             stat = path.stat()
@@ -134,6 +135,12 @@ class BronzeFileMetadata:
             msg = (
                 f"changed on disk (size, mtime us) {then} -> {now} since its metadata was "
                 "taken; build the metadata again to ingest the new content"
+            )
+            raise BronzeChangedError(msg, file=self.bronze_path)
+        if by_hash and sha256_of(path) != self.sha256:
+            msg = (
+                "changed on disk (its SHA-256 is not the one in its metadata); build the "
+                "metadata again to ingest the new content"
             )
             raise BronzeChangedError(msg, file=self.bronze_path)
 

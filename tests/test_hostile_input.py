@@ -478,11 +478,6 @@ def test_file_rewritten_during_ingest_fails_the_file(tmp_path: Path) -> None:
     assert_failed(result, "bronze_changed", "changed on disk")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gap: ingest checks only size and mtime, not sha256; a same-size rewrite with "
-    "the mtime restored is ingested under the old identity",
-)
 def test_same_size_rewrite_with_mtime_restored_is_detected(tmp_path: Path) -> None:
     lake = new_lake(tmp_path)
     path = write_bronze(lake, trades_text(row(1, price="100.5"), row(2)))
@@ -493,7 +488,8 @@ def test_same_size_rewrite_with_mtime_restored_is_detected(tmp_path: Path) -> No
     assert path.stat().st_size == stat.st_size
     result = ingest_file(meta, lake=lake)
     assert_accounting(lake, result)
-    assert result.status == "failed"
+    assert (result.status, result.status_reason) == ("failed", "bronze_changed")
+    assert "SHA-256" in (result.error_message or "")
 
 
 # ---------------------------------------------------------------- paths outside the root
