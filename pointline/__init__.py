@@ -30,6 +30,7 @@ from pointline.kernels import FixedPointResult, derive_trading_date, parse_fixed
 from pointline.kernels.pit import check_pit_coverage
 from pointline.lake import Lake
 from pointline.lineage import assign_lineage
+from pointline.read import read
 from pointline.schemas import ColumnSpec, TableSpec, get_table_spec, list_table_specs
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "ingest_file",
     "list_table_specs",
     "parse_fixed_point",
+    "read",
     "update_manifest_status",
 ]
 

@@ -5,6 +5,8 @@
     pointline [--root DIR] manifest [--json]
     pointline [--root DIR] dim-symbol import FILE | bootstrap | show [--json]
     pointline [--root DIR] demo
+    pointline [--root DIR] read TABLE --exchange X [--symbol S ...] [--start ISO|us]
+                                  [--end ISO|us] [--format csv|jsonl|parquet] [--output FILE]
 
 ``--root`` defaults to ``$POINTLINE_ROOT``, else ``./lake``; every command also takes it
 after its name (``pointline demo --root DIR``). Exit status: 0 when every file ended
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import json
 import os
 import shutil
@@ -242,6 +245,100 @@ def _cmd_demo(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
     return run_demo(lake, out=out)
 
 
+def _timestamp_us(text: str) -> int:
+    """Integer microseconds since the epoch, or an ISO datetime (UTC when naive)."""
+    stripped = text.strip()
+    if stripped.lstrip("-").isdigit():
+        return int(stripped)
+    try:
+        moment = datetime.datetime.fromisoformat(stripped)
+    except ValueError as exc:
+        msg = f"{text!r} is neither an ISO datetime nor integer microseconds"
+        raise argparse.ArgumentTypeError(msg) from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+    return (moment - epoch) // datetime.timedelta(microseconds=1)
+
+
+def _decimal(value: int, scale: int) -> str:
+    """``value / scale`` as an exact decimal string (no floats; scale a power of ten)."""
+    whole, frac = divmod(abs(value), scale)
+    sign = "-" if value < 0 else ""
+    digits = len(str(scale)) - 1
+    text = str(frac).rjust(digits, "0").rstrip("0") if digits else ""
+    return f"{sign}{whole}.{text}" if text else f"{sign}{whole}"
+
+
+def _display_rows(batch: Any) -> Iterator[dict[str, Any]]:
+    """The rows of a batch, scaled columns as decimal strings."""
+    from pointline.schemas.spec import META_SCALE  # noqa: PLC0415
+
+    scales = {}
+    for fld in batch.schema:
+        raw = (fld.metadata or {}).get(META_SCALE)
+        if raw is not None:
+            scales[fld.name] = int(raw)
+    for row in batch.to_pylist():
+        for name, scale in scales.items():
+            value = row[name]
+            if isinstance(value, int):
+                row[name] = _decimal(value, scale)
+            elif isinstance(value, list):
+                row[name] = [None if v is None else _decimal(v, scale) for v in value]
+        yield row
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else value
+
+
+def _cmd_read(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
+    import csv  # noqa: PLC0415
+
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    from pointline.read import read  # noqa: PLC0415
+
+    if args.format == "parquet" and not args.output:
+        sys.stderr.write("pointline read: --format parquet needs --output FILE\n")
+        return EXIT_USAGE
+    reader = read(
+        lake,
+        args.table,
+        exchange=args.exchange,
+        symbols=args.symbol,
+        start_us=args.start,
+        end_us=args.end,
+    )
+    if args.format == "parquet":
+        with pq.ParquetWriter(args.output, reader.schema) as parquet:
+            for batch in reader:
+                parquet.write_batch(batch)
+        return EXIT_OK
+    with contextlib.ExitStack() as stack:
+        stream = (
+            stack.enter_context(Path(args.output).open("w", encoding="utf-8", newline=""))
+            if args.output
+            else out
+        )
+        if args.format == "jsonl":
+            for batch in reader:
+                for row in _display_rows(batch):
+                    _print_json(row, stream)
+            return EXIT_OK
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(reader.schema.names)
+        for batch in reader:
+            for row in _display_rows(batch):
+                writer.writerow([_csv_value(v) for v in row.values()])
+    return EXIT_OK
+
+
 def _add_root(parser: argparse.ArgumentParser) -> None:
     # SUPPRESS: when not given after the command, the global --root stays in force.
     parser.add_argument(
@@ -296,6 +393,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo = commands.add_parser("demo", help="generate Bronze, ingest it, show what landed")
     _add_root(demo)
+    rd = commands.add_parser("read", help="stream a table's rows in replay order")
+    rd.add_argument("table", metavar="TABLE", help="table name, e.g. trades")
+    rd.add_argument("--exchange", required=True, help="exchange id, e.g. binance-futures")
+    rd.add_argument("--symbol", action="append", help="only this symbol (repeatable)")
+    rd.add_argument("--start", type=_timestamp_us, help="ISO datetime (UTC if naive) or us")
+    rd.add_argument("--end", type=_timestamp_us, help="exclusive; ISO datetime or us")
+    rd.add_argument("--format", choices=("csv", "jsonl", "parquet"), default="csv")
+    rd.add_argument("--output", help="write here instead of stdout (required for parquet)")
+    _add_root(rd)
     return parser
 
 
@@ -317,6 +423,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         "demo": _cmd_demo,
         "repair": _cmd_repair,
         "verify": _cmd_verify,
+        "read": _cmd_read,
     }
     name = args.command if args.command != "dim-symbol" else f"dim-symbol {args.action}"
     try:

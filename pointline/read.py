@@ -1,0 +1,300 @@
+"""The read API: a table of one exchange as a stream in its tie-break (replay) order.
+
+:func:`read` reads only the Silver files the manifest marks live (``success`` or
+``quarantined``), prunes ``trading_date`` partitions from the time window in the
+exchange's time zone (one day of margin on each side), filters rows to
+``start_us <= ts_event_us < end_us`` and the given symbols, and returns a
+``pyarrow.RecordBatchReader`` ordered by the table's tie-break keys (crypto tables:
+``exchange, symbol_id, ts_local_us, file_id, file_seq``; a null ``ts_local_us`` sorts by
+``ts_event_us`` in its place).
+
+Ordering is a streaming k-way merge, not a full sort. A Silver file is in Bronze order
+(several symbols interleaved), so the merge works on *segments*: the rows of one symbol in
+one file. A first pass reads only the key columns of each file, one file at a time, to
+find each segment's smallest key. A segment is opened (its rows read row group by row
+group, filtered, and sorted by key) only when the merge reaches that key, and is dropped
+as soon as it is exhausted. Each merge step takes, from the segment with the smallest
+head, every row up to the next smallest head with one ``searchsorted``, so rows move in
+vectorised slices.
+
+Memory: at most (rows of one segment) x (segments whose key ranges overlap), plus one
+output batch and one file's key columns during the first pass. Segments of one symbol
+from files of different days do not overlap, so a long history is read with a few
+segments open at a time, whatever its length.
+"""
+
+from __future__ import annotations
+
+import datetime
+import heapq
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pointline.errors import SchemaError
+from pointline.exchanges import Exchange
+from pointline.kernels.trading_date import local_dates
+from pointline.lake import Lake
+from pointline.schemas import get_table_spec
+
+__all__ = ["LIVE_STATUSES", "read"]
+
+LIVE_STATUSES = frozenset({"success", "quarantined"})
+"""Manifest statuses whose Silver files are published and readable."""
+
+_DAY = datetime.timedelta(days=1)
+_EPOCH = datetime.date(1970, 1, 1)
+_KEY_COLUMNS = ("symbol_id", "ts_event_us", "ts_local_us", "file_seq")
+_Key = tuple[int, int, int, int]  # (symbol_id, ts, file_id, file_seq)
+
+
+def _date_of(ts_us: int, venue: Exchange) -> datetime.date:
+    days = int(local_dates(np.array([ts_us], dtype=np.int64), venue)[0])
+    return _EPOCH + datetime.timedelta(days=days)
+
+
+@dataclass(frozen=True)
+class _File:
+    path: Path
+    file_id: int
+    trading_date: datetime.date
+
+
+def _live_files(
+    lake: Lake, table: str, exchange: str, low: datetime.date | None, high: datetime.date | None
+) -> list[_File]:
+    prefix = f"silver/{table}/exchange={exchange}/trading_date="
+    found = []
+    for entry in lake.manifest().entries().values():
+        if entry.status not in LIVE_STATUSES or entry.table_name != table:
+            continue
+        for name in entry.silver_files:
+            if not name.startswith(prefix):
+                continue
+            day = datetime.date.fromisoformat(name[len(prefix) :].split("/", 1)[0])
+            if (low is None or day >= low) and (high is None or day <= high):
+                found.append(_File(lake.root / name, entry.file_id, day))
+    found.sort(key=lambda f: (f.trading_date, f.file_id, f.path.name))
+    return found
+
+
+def _ts_key(table: pa.Table) -> npt.NDArray[np.int64]:
+    """``ts_local_us``, or ``ts_event_us`` where it is null, as int64."""
+    ts = pc.coalesce(table.column("ts_local_us"), table.column("ts_event_us"))
+    return np.asarray(ts.to_numpy(), dtype=np.int64)
+
+
+@dataclass
+class _Filter:
+    start_us: int | None
+    end_us: int | None
+    symbols: frozenset[str] | None
+
+    def mask(self, table: pa.Table) -> Any:
+        conds: list[Any] = []
+        ts = table.column("ts_event_us")
+        if self.start_us is not None:
+            conds.append(pc.greater_equal(ts, pa.scalar(self.start_us, pa.int64())))
+        if self.end_us is not None:
+            conds.append(pc.less(ts, pa.scalar(self.end_us, pa.int64())))
+        if self.symbols is not None:
+            conds.append(pc.is_in(table.column("symbol"), pa.array(sorted(self.symbols))))
+        if not conds:
+            return None
+        out = conds[0]
+        for cond in conds[1:]:
+            out = pc.and_(out, cond)
+        return out
+
+
+@dataclass(order=True)
+class _Segment:
+    """The rows of one symbol in one file; ordered by its smallest key."""
+
+    key: _Key
+    file: _File = field(compare=False)
+
+
+@dataclass
+class _Cursor:
+    """An open segment: its rows sorted by key, and how many have been emitted."""
+
+    table: pa.Table
+    ts: npt.NDArray[np.int64]
+    seq: npt.NDArray[np.int64]
+    symbol_id: int
+    file_id: int
+    pos: int = 0
+
+    def head(self) -> _Key:
+        i = self.pos
+        return (self.symbol_id, int(self.ts[i]), self.file_id, int(self.seq[i]))
+
+    def upto(self, bound: _Key) -> int:
+        """End position of the rows whose key is below ``bound`` (a key of another file)."""
+        if bound[0] != self.symbol_id:
+            return len(self.ts) if bound[0] > self.symbol_id else self.pos
+        side: Literal["left", "right"] = "right" if self.file_id < bound[2] else "left"
+        return int(np.searchsorted(self.ts, bound[1], side=side))
+
+
+class _Reader:
+    def __init__(
+        self,
+        files: list[_File],
+        *,
+        exchange: str,
+        schema: pa.Schema,
+        row_filter: _Filter,
+        batch_size: int,
+    ) -> None:
+        self.files = files
+        self.exchange = exchange
+        self.schema = schema
+        self.filter = row_filter
+        self.batch_size = batch_size
+        self.stored = [n for n in schema.names if n not in {"exchange", "trading_date"}]
+        self.needed = list(dict.fromkeys([*self.stored, *_KEY_COLUMNS, "symbol"]))
+
+    def _segments(self) -> list[_Segment]:
+        """First pass: each segment's smallest key, one file's key columns at a time."""
+        segments: list[_Segment] = []
+        for file in self.files:
+            keys = pq.ParquetFile(file.path).read(columns=[*_KEY_COLUMNS, "symbol"])
+            mask = self.filter.mask(keys)
+            if mask is not None:
+                keys = keys.filter(mask)
+            if keys.num_rows == 0:
+                continue
+            sid = np.asarray(keys.column("symbol_id").to_numpy(), dtype=np.int64)
+            ts = _ts_key(keys)
+            seq = np.asarray(keys.column("file_seq").to_numpy(), dtype=np.int64)
+            order = np.lexsort((seq, ts, sid))
+            sid, ts, seq = sid[order], ts[order], seq[order]
+            starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
+            segments.extend(
+                _Segment((int(sid[i]), int(ts[i]), file.file_id, int(seq[i])), file) for i in starts
+            )
+        heapq.heapify(segments)
+        return segments
+
+    def _open(self, segment: _Segment) -> _Cursor:
+        """Read one segment's rows (row group by row group) and sort them by key."""
+        symbol_id = segment.key[0]
+        parquet = pq.ParquetFile(segment.file.path)
+        parts = []
+        for group in range(parquet.num_row_groups):
+            chunk = parquet.read_row_group(group, columns=self.needed)
+            mask = pc.equal(chunk.column("symbol_id"), pa.scalar(symbol_id, pa.int64()))
+            extra = self.filter.mask(chunk)
+            if extra is not None:
+                mask = pc.and_(mask, extra)
+            parts.append(chunk.filter(mask))
+        rows = pa.concat_tables(parts).combine_chunks()
+        ts = _ts_key(rows)
+        seq = np.asarray(rows.column("file_seq").to_numpy(), dtype=np.int64)
+        order = np.lexsort((seq, ts))
+        rows = rows.take(order)
+        arrays: list[Any] = []
+        for name in self.schema.names:
+            if name == "exchange":
+                arrays.append(pa.repeat(pa.scalar(self.exchange, pa.string()), rows.num_rows))
+            elif name == "trading_date":
+                day = pa.scalar(segment.file.trading_date, pa.date32())
+                arrays.append(pa.repeat(day, rows.num_rows))
+            else:
+                arrays.append(rows.column(name).cast(self.schema.field(name).type))
+        table = pa.Table.from_arrays(arrays, schema=self.schema)
+        return _Cursor(table, ts[order], seq[order], symbol_id, segment.file.file_id)
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        pending = self._segments()
+        active: list[tuple[_Key, int, _Cursor]] = []
+        counter = 0
+        out: list[pa.Table] = []
+        buffered = 0
+        while True:
+            while pending and (not active or pending[0].key < active[0][0]):
+                cursor = self._open(heapq.heappop(pending))
+                heapq.heappush(active, (cursor.head(), counter, cursor))
+                counter += 1
+            if not active:
+                break
+            _, tag, cursor = heapq.heappop(active)
+            bounds = [active[0][0]] if active else []
+            if pending:
+                bounds.append(pending[0].key)
+            end = min((cursor.upto(b) for b in bounds), default=len(cursor.ts))
+            end = max(end, cursor.pos + 1)  # the head itself is the smallest key
+            end = min(end, cursor.pos + self.batch_size - buffered)
+            out.append(cursor.table.slice(cursor.pos, end - cursor.pos))
+            buffered += end - cursor.pos
+            cursor.pos = end
+            if cursor.pos < len(cursor.ts):
+                heapq.heappush(active, (cursor.head(), tag, cursor))
+            if buffered >= self.batch_size:
+                yield from _emit(out, self.schema)
+                out, buffered = [], 0
+        if out:
+            yield from _emit(out, self.schema)
+
+
+def _emit(parts: list[pa.Table], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    table = pa.concat_tables(parts).combine_chunks()
+    for batch in table.to_batches():
+        yield batch.cast(schema) if batch.schema != schema else batch
+
+
+def read(
+    lake: Lake | str | Path,
+    table: str,
+    *,
+    exchange: str,
+    symbols: Sequence[str] | None = None,
+    start_us: int | None = None,
+    end_us: int | None = None,
+    columns: Sequence[str] | None = None,
+    batch_size: int = 65_536,
+) -> pa.RecordBatchReader:
+    """The rows of ``table`` on ``exchange`` as a stream in the table's tie-break order.
+
+    ``start_us <= ts_event_us < end_us`` (``None``: open), ``symbol in symbols`` when
+    given; ``columns`` selects and orders the output columns (default: every column of
+    the table's Arrow schema, ``exchange`` and ``trading_date`` included). Raises
+    :class:`~pointline.errors.UnknownTableError`,
+    :class:`~pointline.errors.UnknownExchangeError`, or
+    :class:`~pointline.errors.SchemaError` for a column the table does not have.
+    """
+    the_lake = Lake.at(lake)
+    spec = get_table_spec(table)
+    venue = the_lake.exchanges.get(exchange)
+    if batch_size < 1:
+        msg = f"batch_size must be positive, got {batch_size}"
+        raise SchemaError(msg)
+    names = list(spec.column_names if columns is None else columns)
+    unknown = [n for n in names if n not in spec.column_names]
+    if unknown or len(set(names)) != len(names):
+        what = f"unknown columns {unknown}" if unknown else f"duplicate columns in {names}"
+        msg = f"table {table!r}: {what}; its columns are {list(spec.column_names)}"
+        raise SchemaError(msg)
+    if not set(_KEY_COLUMNS) | {"symbol"} <= set(spec.column_names):
+        msg = f"table {table!r} is not an event table with arrival-order keys"
+        raise SchemaError(msg)
+    if isinstance(symbols, str):
+        symbols = [symbols]
+    schema = pa.schema([spec.arrow_schema.field(n) for n in names])
+    low = None if start_us is None else _date_of(start_us, venue) - _DAY
+    high = None if end_us is None else _date_of(end_us - 1, venue) + _DAY
+    files = _live_files(the_lake, table, exchange, low, high)
+    row_filter = _Filter(start_us, end_us, None if symbols is None else frozenset(symbols))
+    reader = _Reader(
+        files, exchange=exchange, schema=schema, row_filter=row_filter, batch_size=batch_size
+    )
+    return pa.RecordBatchReader.from_batches(schema, reader.batches())
