@@ -11,7 +11,7 @@ import duckdb
 import polars as pl
 import pyarrow.dataset as ds
 
-from pointline import BronzeFileMetadata, Lake, ingest_file
+from pointline import BronzeFileMetadata, Lake, ingest_file, read
 from pointline.ingest import bootstrap_dim_symbol
 from pointline.testing.tardis import write_tardis_file
 
@@ -57,6 +57,10 @@ def test_silver_bytes_do_not_depend_on_order_force_or_block_size(tmp_path: Path)
     first, second = silver_bytes(one), silver_bytes(two)
     assert len(first) >= 12  # six files, each over two trading dates, plus the logs
     assert first == second
+    for table in ("trades", "quotes", "orderbook_updates"):
+        streams = [read(lake, table, exchange="binance-futures").read_all() for lake in (one, two)]
+        assert streams[0].num_rows > 0
+        assert streams[0].equals(streams[1])
 
 
 def test_duckdb_and_polars_read_silver_with_hive_partitioning(tmp_path: Path) -> None:
