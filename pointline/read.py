@@ -9,18 +9,19 @@ exchange's time zone (one day of margin on each side), filters rows to
 ``ts_event_us`` in its place).
 
 Ordering is a streaming k-way merge, not a full sort. A Silver file is in Bronze order
-(several symbols interleaved), so the merge works on *segments*: the rows of one symbol in
-one file. A first pass reads only the key columns of each file, one file at a time, to
-find each segment's smallest key. A segment is opened (its rows read row group by row
-group, filtered, and sorted by key) only when the merge reaches that key, and is dropped
-as soon as it is exhausted. Each merge step takes, from the segment with the smallest
-head, every row up to the next smallest head with one ``searchsorted``, so rows move in
-vectorised slices.
+(several symbols interleaved, ``local_timestamp`` non-decreasing), so the merge works on
+*segments*: the rows of one symbol in one file. A first pass reads the key columns of
+each file one row group at a time, to find each segment's smallest key and whether its
+rows are already in key order. A segment in order (the Tardis case) is streamed one row
+group at a time; one that is not is loaded whole and sorted. Segments are opened only
+when the merge reaches their first key and dropped when exhausted. Each merge step takes,
+from the segment with the smallest head, every row up to the next smallest head with one
+``searchsorted``, so rows move in vectorised slices.
 
-Memory: at most (rows of one segment) x (segments whose key ranges overlap), plus one
-output batch and one file's key columns during the first pass. Segments of one symbol
-from files of different days do not overlap, so a long history is read with a few
-segments open at a time, whatever its length.
+Memory: one row group per open segment (segments whose key ranges overlap: the symbol is
+the first key, so only files of the same symbol overlapping in time), plus one output
+batch; an out-of-order segment costs its whole size. Measured: reading a 10M-row,
+one-file, three-symbol table peaked at 41 MB of Arrow memory for 1.06 GB read.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ _DAY = datetime.timedelta(days=1)
 _EPOCH = datetime.date(1970, 1, 1)
 _KEY_COLUMNS = ("symbol_id", "ts_event_us", "ts_local_us", "file_seq")
 _Key = tuple[int, int, int, int]  # (symbol_id, ts, file_id, file_seq)
+_EMPTY = np.zeros(0, dtype=np.int64)
+_EMPTY_TABLE = pa.table({})
 
 
 def _date_of(ts_us: int, venue: Exchange) -> datetime.date:
@@ -120,6 +123,9 @@ class _Segment:
 
     key: _Key
     file: _File = field(compare=False)
+    in_order: bool = field(default=False, compare=False)
+    """The segment's rows are already in key order in the file (arrival order): it can be
+    streamed row group by row group instead of loaded whole and sorted."""
 
 
 @dataclass
@@ -144,6 +150,33 @@ class _Cursor:
         side: Literal["left", "right"] = "right" if self.file_id < bound[2] else "left"
         return int(np.searchsorted(self.ts, bound[1], side=side))
 
+    def advance(self) -> bool:
+        """Whether rows remain (a streaming cursor loads its next row group here)."""
+        return self.pos < len(self.ts)
+
+
+class _StreamingCursor(_Cursor):
+    """A segment in key order in its file, held one row group at a time."""
+
+    def __init__(
+        self,
+        chunks: Iterator[tuple[pa.Table, npt.NDArray[np.int64], npt.NDArray[np.int64]]],
+        symbol_id: int,
+        file_id: int,
+    ) -> None:
+        self._chunks = chunks
+        super().__init__(_EMPTY_TABLE, _EMPTY, _EMPTY, symbol_id, file_id)
+        self.advance()
+
+    def advance(self) -> bool:
+        while self.pos >= len(self.ts):
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return False
+            self.table, self.ts, self.seq = chunk
+            self.pos = 0
+        return True
+
 
 class _Reader:
     def __init__(
@@ -164,44 +197,65 @@ class _Reader:
         self.needed = list(dict.fromkeys([*self.stored, *_KEY_COLUMNS, "symbol"]))
 
     def _segments(self) -> list[_Segment]:
-        """First pass: each segment's smallest key, one file's key columns at a time."""
+        """First pass: each segment's smallest key and whether its rows are in key order,
+        reading one row group of key columns at a time."""
         segments: list[_Segment] = []
         for file in self.files:
-            keys = pq.ParquetFile(file.path).read(columns=[*_KEY_COLUMNS, "symbol"])
-            mask = self.filter.mask(keys)
-            if mask is not None:
-                keys = keys.filter(mask)
-            if keys.num_rows == 0:
-                continue
-            sid = np.asarray(keys.column("symbol_id").to_numpy(), dtype=np.int64)
-            ts = _ts_key(keys)
-            seq = np.asarray(keys.column("file_seq").to_numpy(), dtype=np.int64)
-            order = np.lexsort((seq, ts, sid))
-            sid, ts, seq = sid[order], ts[order], seq[order]
-            starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
-            segments.extend(
-                _Segment((int(sid[i]), int(ts[i]), file.file_id, int(seq[i])), file) for i in starts
-            )
+            parquet = pq.ParquetFile(file.path)
+            first: dict[int, _Key] = {}
+            last_ts: dict[int, int] = {}
+            in_order: dict[int, bool] = {}
+            for group in range(parquet.num_row_groups):
+                keys = parquet.read_row_group(group, columns=[*_KEY_COLUMNS, "symbol"])
+                mask = self.filter.mask(keys)
+                if mask is not None:
+                    keys = keys.filter(mask)
+                if keys.num_rows == 0:
+                    continue
+                sid = np.asarray(keys.column("symbol_id").to_numpy(), dtype=np.int64)
+                ts = _ts_key(keys)
+                seq = np.asarray(keys.column("file_seq").to_numpy(), dtype=np.int64)
+                order = np.argsort(sid, kind="stable")  # per symbol, file order kept
+                s, t, q = sid[order], ts[order], seq[order]
+                starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+                ends = np.r_[starts[1:], len(s)]
+                for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
+                    symbol = int(s[lo])
+                    run = t[lo:hi]
+                    ordered = bool((run[1:] >= run[:-1]).all()) and run[0] >= last_ts.get(
+                        symbol, run[0]
+                    )
+                    in_order[symbol] = in_order.get(symbol, True) and ordered
+                    last_ts[symbol] = int(run[-1])
+                    at = lo + int(np.lexsort((q[lo:hi], run))[0])
+                    key = (symbol, int(t[at]), file.file_id, int(q[at]))
+                    first[symbol] = min(first.get(symbol, key), key)
+            segments.extend(_Segment(key, file, in_order[symbol]) for symbol, key in first.items())
         heapq.heapify(segments)
         return segments
 
-    def _open(self, segment: _Segment) -> _Cursor:
-        """Read one segment's rows (row group by row group) and sort them by key."""
+    def _chunks(
+        self, segment: _Segment
+    ) -> Iterator[tuple[pa.Table, npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+        """The segment's rows, one row group at a time, in output form with their keys."""
         symbol_id = segment.key[0]
         parquet = pq.ParquetFile(segment.file.path)
-        parts = []
         for group in range(parquet.num_row_groups):
             chunk = parquet.read_row_group(group, columns=self.needed)
             mask = pc.equal(chunk.column("symbol_id"), pa.scalar(symbol_id, pa.int64()))
             extra = self.filter.mask(chunk)
             if extra is not None:
                 mask = pc.and_(mask, extra)
-            parts.append(chunk.filter(mask))
-        rows = pa.concat_tables(parts).combine_chunks()
+            rows = chunk.filter(mask)
+            if rows.num_rows:
+                yield self._output(rows, segment)
+
+    def _output(
+        self, rows: pa.Table, segment: _Segment
+    ) -> tuple[pa.Table, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        rows = rows.combine_chunks()
         ts = _ts_key(rows)
         seq = np.asarray(rows.column("file_seq").to_numpy(), dtype=np.int64)
-        order = np.lexsort((seq, ts))
-        rows = rows.take(order)
         arrays: list[Any] = []
         for name in self.schema.names:
             if name == "exchange":
@@ -211,8 +265,17 @@ class _Reader:
                 arrays.append(pa.repeat(day, rows.num_rows))
             else:
                 arrays.append(rows.column(name).cast(self.schema.field(name).type))
-        table = pa.Table.from_arrays(arrays, schema=self.schema)
-        return _Cursor(table, ts[order], seq[order], symbol_id, segment.file.file_id)
+        return pa.Table.from_arrays(arrays, schema=self.schema), ts, seq
+
+    def _open(self, segment: _Segment) -> _Cursor:
+        """Stream a segment that is in key order; load and sort one that is not."""
+        symbol_id, file_id = segment.key[0], segment.file.file_id
+        if segment.in_order:
+            return _StreamingCursor(self._chunks(segment), symbol_id, file_id)
+        parts = [table for table, _, _ in self._chunks(segment)]
+        table, ts, seq = self._output(pa.concat_tables(parts), segment)
+        order = np.lexsort((seq, ts))
+        return _Cursor(table.take(order), ts[order], seq[order], symbol_id, file_id)
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         pending = self._segments()
@@ -237,7 +300,7 @@ class _Reader:
             out.append(cursor.table.slice(cursor.pos, end - cursor.pos))
             buffered += end - cursor.pos
             cursor.pos = end
-            if cursor.pos < len(cursor.ts):
+            if cursor.advance():
                 heapq.heappush(active, (cursor.head(), tag, cursor))
             if buffered >= self.batch_size:
                 yield from _emit(out, self.schema)
