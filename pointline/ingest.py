@@ -21,6 +21,7 @@ leaves no Silver rows of that file behind.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import time
@@ -50,7 +51,6 @@ from pointline.chain import FLAG_COLUMN, Chain, Operator, Source, Split
 from pointline.errors import PointlineError
 from pointline.faults import fault
 from pointline.lake import Lake
-from pointline.locks import FileLock
 from pointline.manifest import ManifestEntry, file_id_for
 from pointline.schemas import FileStatus, get_table_spec
 from pointline.vendors.tardis import HEADERS, TABLE_OF
@@ -261,17 +261,19 @@ def ingest_file(
     """
     the_lake = Lake.at(lake)
     file_id = file_id_for(*meta.identity)
+    run = functools.partial(
+        _ingest,
+        meta,
+        the_lake,
+        file_id,
+        force=force,
+        dry_run=dry_run,
+        extra_steps=extra_steps,
+        block_size=block_size,
+    )
     if dry_run:
-        return _ingest(
-            meta,
-            the_lake,
-            file_id,
-            force=force,
-            dry_run=dry_run,
-            extra_steps=extra_steps,
-            block_size=block_size,
-        )
-    lock = FileLock(the_lake.control_dir / "locks", str(file_id))
+        return run()
+    lock = the_lake.file_lock(file_id)
     if not lock.acquire():
         return IngestionResult(
             status="pending",
@@ -282,15 +284,7 @@ def ingest_file(
             status_reason="in_progress",
         )
     try:
-        return _ingest(
-            meta,
-            the_lake,
-            file_id,
-            force=force,
-            dry_run=dry_run,
-            extra_steps=extra_steps,
-            block_size=block_size,
-        )
+        return run()
     finally:
         lock.release()
 
@@ -516,7 +510,7 @@ def repair(lake: Lake | str | Path) -> list[IngestionResult]:
         if same:
             results.append(ingest_file(meta, lake=the_lake))
             continue
-        lock = FileLock(the_lake.control_dir / "locks", str(entry.file_id))
+        lock = the_lake.file_lock(entry.file_id)
         if not lock.acquire():
             continue
         try:
@@ -534,14 +528,13 @@ def repair(lake: Lake | str | Path) -> list[IngestionResult]:
             _delete(the_lake, _owned(entry))
         finally:
             lock.release()
-    locks = the_lake.control_dir / "locks"
+    locks = the_lake.locks_dir
     for stale in sorted(locks.glob("*.lock")) if locks.is_dir() else []:
-        lock = FileLock(locks, stale.stem)
+        lock = the_lake.file_lock(stale.stem)
         if lock.acquire():  # breaks a dead writer's lock; a live writer's is kept
             lock.release()
     for staging in sorted(the_lake.silver_root.glob("*/_staging/*-*")):
-        file_id = staging.name.split("-", 1)[0]
-        lock = FileLock(the_lake.control_dir / "locks", file_id)
+        lock = the_lake.file_lock(staging.name.split("-", 1)[0])
         if lock.acquire():
             try:
                 shutil.rmtree(staging, ignore_errors=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pointline.dim_symbol import DimSymbolStore
 from pointline.exchanges import DEFAULT_EXCHANGES, ExchangeRegistry
+from pointline.locks import FileLock
 from pointline.manifest import Manifest
 
 __all__ = ["STAGING", "Lake"]
@@ -65,6 +66,14 @@ class Lake:
     def manifest(self) -> Manifest:
         """The manifest, read afresh."""
         return Manifest(self.control_dir / "manifest")
+
+    @property
+    def locks_dir(self) -> Path:
+        return self.control_dir / "locks"
+
+    def file_lock(self, file_id: int | str) -> FileLock:
+        """The writer lock of one Bronze file (by its file_id)."""
+        return FileLock(self.locks_dir, str(file_id))
 
     def dim_symbol_store(self) -> DimSymbolStore:
         return DimSymbolStore(self.control_dir / "dim_symbol")
