@@ -6,10 +6,11 @@ Layout of a manifest directory::
     <dir>/00000000000000000002.arrow            commit 2
     <dir>/_checkpoints/00000000000000000100.arrow  full folded state as of version 100
 
-Versions are 20-digit zero-padded integers from 1, so name order is version order. A
-commit file is published put-if-absent: the bytes go to a ``.``-prefixed temp file in the
-same directory, are fsynced, and are then ``os.link``-ed to the version name, which fails
-if that version exists. A version file is never overwritten, so concurrent writers never
+Versions are 20-digit zero-padded integers from 1, so name order is version order (the
+log and the checkpoints are each a :class:`~pointline.storage.VersionedDir`). A commit
+file is published put-if-absent: the bytes go to a ``.``-prefixed temp file in the same
+directory, are fsynced, and are then ``os.link``-ed to the version name, which fails if
+that version exists. A version file is never overwritten, so concurrent writers never
 lose each other's commits: a loser either retries with the next version
 (``expected_version=None``) or gets a :class:`ConcurrentCommitError`.
 
@@ -40,8 +41,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
-import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +52,7 @@ from pyarrow import ipc
 from pointline.errors import PointlineError
 from pointline.faults import fault
 from pointline.schemas.control import FILE_STATUSES, INGEST_MANIFEST, FileStatus
-from pointline.storage import publish_exclusive
+from pointline.storage import VersionedDir
 
 __all__ = [
     "CHECKPOINT_DIR",
@@ -67,9 +66,7 @@ __all__ = [
 CHECKPOINT_DIR: Final = "_checkpoints"
 """Sub-directory of a manifest directory that holds the checkpoints."""
 
-_VERSION_DIGITS: Final = 20
 _SUFFIX: Final = ".arrow"
-_VERSION_FILE = re.compile(r"^(\d{20})\.arrow$")
 _MAX_FILE_ID: Final = 2**63 - 1
 _SCHEMA: Final = INGEST_MANIFEST.arrow_schema
 _COLUMNS: Final = INGEST_MANIFEST.column_names
@@ -169,25 +166,6 @@ def file_id_for(vendor: str, data_type: str, bronze_path: str, file_hash: str) -
     return int.from_bytes(digest, "little") & _MAX_FILE_ID
 
 
-def _version_name(version: int) -> str:
-    return f"{version:0{_VERSION_DIGITS}d}{_SUFFIX}"
-
-
-def _list_versions(directory: Path) -> list[int]:
-    """Versions of the ``<version>.arrow`` files in ``directory``, ascending."""
-    try:
-        names = os.listdir(directory)
-    except FileNotFoundError:
-        return []
-    found = []
-    for name in names:
-        match = _VERSION_FILE.match(name)
-        if match:
-            found.append(int(match.group(1)))
-    found.sort()
-    return found
-
-
 def _read_ipc(path: Path) -> pa.Table:
     """Read one manifest IPC file; raise on a torn file or a foreign schema."""
     with pa.memory_map(str(path)) as source:
@@ -248,6 +226,8 @@ class Manifest:
             msg = f"max_attempts must be >= 1, got {max_attempts}"
             raise ManifestError(msg)
         self._dir = Path(directory)
+        self._log = VersionedDir(self._dir, _SUFFIX)
+        self._checkpoints = VersionedDir(self._dir / CHECKPOINT_DIR, _SUFFIX)
         self._checkpoint_every = checkpoint_every
         self._max_attempts = max_attempts
         self._loaded = False
@@ -278,10 +258,10 @@ class Manifest:
         if not self._loaded:
             self._load_checkpoint()
             self._loaded = True
-        for version in _list_versions(self._dir):
+        for version in self._log.versions():
             if version <= self._version:
                 continue
-            path = self._dir / _version_name(version)
+            path = self._log.path_of(version)
             try:
                 entries = _entries_from_table(_read_ipc(path))
             except (OSError, pa.ArrowException, PointlineError, TypeError, ValueError) as exc:
@@ -343,18 +323,17 @@ class Manifest:
             if self._version > expected_version:
                 raise self._conflict(expected_version)
         payload: pa.Buffer | None = None
-        self._dir.mkdir(parents=True, exist_ok=True)
         for _ in range(self._max_attempts):
             self._check_collisions(entries)
             if payload is None:
                 payload = _ipc_bytes(_table_from_entries(entries))
             version = self._version + 1
             fault("manifest_before_link")
-            if publish_exclusive(self._dir, _version_name(version), payload):
+            if self._log.publish(version, payload):
                 fault("manifest_after_link")
                 # Nobody else holds `version`, so the state read so far is exactly the
                 # state as of version - 1.
-                self._apply(entries, source=_version_name(version))
+                self._apply(entries, source=self._log.name_of(version))
                 self._version = version
                 if version % self._checkpoint_every == 0:
                     self._write_checkpoint(version)
@@ -417,9 +396,8 @@ class Manifest:
 
     def _load_checkpoint(self) -> None:
         """Load the newest readable checkpoint, noting any that are torn."""
-        checkpoints = self._dir / CHECKPOINT_DIR
-        for version in reversed(_list_versions(checkpoints)):
-            path = checkpoints / _version_name(version)
+        for version in reversed(self._checkpoints.versions()):
+            path = self._checkpoints.path_of(version)
             try:
                 entries = _entries_from_table(_read_ipc(path))
             except (OSError, pa.ArrowException, PointlineError, TypeError, ValueError) as exc:
@@ -431,9 +409,8 @@ class Manifest:
 
     def _write_checkpoint(self, version: int) -> None:
         """Best effort: losing the race or an I/O error leaves the log as it is."""
-        checkpoints = self._dir / CHECKPOINT_DIR
         try:
-            checkpoints.mkdir(exist_ok=True)
-            publish_exclusive(checkpoints, _version_name(version), _ipc_bytes(self.state_table()))
+            self._checkpoints.publish(version, _ipc_bytes(self.state_table()))
         except OSError as exc:
-            self._problems.append(f"checkpoint {_version_name(version)} not written: {exc}")
+            name = self._checkpoints.name_of(version)
+            self._problems.append(f"checkpoint {name} not written: {exc}")

@@ -12,6 +12,7 @@ import pytest
 from pyarrow import ipc
 
 import pointline.manifest as manifest_module
+import pointline.storage as storage_module
 from pointline.errors import PointlineError
 from pointline.manifest import (
     ConcurrentCommitError,
@@ -246,7 +247,7 @@ def test_expected_version_ahead_of_log(tmp_path: Path) -> None:
 
 
 def test_retries_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(manifest_module, "publish_exclusive", lambda *_: False)  # always lose
+    monkeypatch.setattr(storage_module, "publish_exclusive", lambda *_: False)  # always lose
     with pytest.raises(
         ConcurrentCommitError, match=r"lost the race for a version 2 times in a row"
     ) as info:
