@@ -19,10 +19,10 @@ import pytest
 from bench_support import DATA_TYPE, cached_l2, prepare_lake
 
 from operators.silver_sink import SilverSink
-from pointline.chain import EMPTY_SCHEMA, Chain, Operator
+from pointline.chain import EMPTY_SCHEMA, Chain, CountingSink, Operator
 from pointline.ingest import build_chain
 from pointline.schemas import get_table_spec
-from pointline.vendors.tardis import TABLE_OF
+from pointline.vendors.tardis import FORMATS
 
 STEPS = ("parse", "normalize", "tz_partition", "pit_join", "quarantine_split", "sequence")
 
@@ -33,9 +33,9 @@ class _Stages:
     def __init__(self, root: Path, rows: int) -> None:
         lake, meta = prepare_lake(root / "lake", cached_l2(rows))
         dim = lake.dim_symbol_store().load()[1]
-        self.quarantined = 0
+        self.quarantine = CountingSink()
         self.chain = build_chain(
-            meta, lake=lake, file_id=1, dim_symbol=dim, quarantine=self._quarantine
+            meta, lake=lake, file_id=1, dim_symbol=dim, quarantine=self.quarantine
         )
         self.inputs: dict[str, Stage] = {}
         batches: list[pa.RecordBatch] = []
@@ -47,9 +47,6 @@ class _Stages:
             schema = out_schema
         self.output = batches
         self.staging = root / "staging"
-
-    def _quarantine(self, batch: pa.RecordBatch) -> None:
-        self.quarantined += batch.num_rows
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +73,7 @@ def test_bench_operator(benchmark: Any, stages: _Stages, name: str) -> None:
 
 
 def test_bench_operator_silver_sink(benchmark: Any, stages: _Stages) -> None:
-    spec = get_table_spec(TABLE_OF[DATA_TYPE])
+    spec = get_table_spec(FORMATS[DATA_TYPE].table)
     batches = stages.output
     counter = itertools.count()
 

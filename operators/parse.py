@@ -1,4 +1,4 @@
-"""parse: a Tardis CSV file (plain or gzip) to a stream of string batches, one per block.
+"""parse: a vendor CSV file (plain or gzip) to a stream of string batches, one per block.
 
 The first step of the ingest chain. Every vendor field travels on as text under
 ``raw:<header name>`` (nothing is typed here, so no bad value can abort the file: typing
@@ -37,7 +37,9 @@ file and, when known, the row and field. It may be raised on the first read or m
 ...     "bitmex,XBTUSD,1,2,a,buy,8531.5,10\\n"
 ...     "bitmex,XBTUSD,1,2\\n"
 ... )
->>> table = Chain([parse_tardis(path, "trades")]).run().read_all()
+>>> header = ["exchange", "symbol", "timestamp", "local_timestamp", "id", "side", "price",
+...           "amount"]
+>>> table = Chain([parse_csv(path, header)]).run().read_all()
 >>> table["raw:price"].to_pylist(), table["file_seq"].to_pylist()
 (['8531.5', None], [1, 2])
 >>> table["_raw_line"].to_pylist(), table["_pl_flag"].to_pylist()
@@ -60,14 +62,13 @@ import pyarrow.csv as pacsv
 from operators.columns import FILE_SEQ, RAW_LINE, raw
 from pointline.chain import FLAG_FIELD, RowFlags, Source
 from pointline.errors import PointlineError
-from pointline.vendors.tardis import HEADERS
 
 __all__ = [
     "MALFORMED_ROW",
     "MissingColumnsError",
     "ParseError",
+    "parse_csv",
     "parse_schema",
-    "parse_tardis",
 ]
 
 MALFORMED_ROW = "malformed_row"
@@ -95,34 +96,33 @@ class MissingColumnsError(ParseError):
     reason = "missing_columns"
 
 
-def parse_schema(data_type: str) -> pa.Schema:
-    """The schema of the batches :func:`parse_tardis` yields for ``data_type``.
+def parse_schema(header: Sequence[str]) -> pa.Schema:
+    """The schema of the batches :func:`parse_csv` yields for a file with ``header``.
 
-    >>> parse_schema("trades").names[-4:]
-    ['raw:amount', 'file_seq', '_raw_line', '_pl_flag']
+    >>> parse_schema(["price", "amount"]).names
+    ['raw:price', 'raw:amount', 'file_seq', '_raw_line', '_pl_flag']
     """
-    fields: list[pa.Field[Any]] = [
-        pa.field(raw(name), pa.string()) for name in _header_of(data_type)
-    ]
+    fields: list[pa.Field[Any]] = [pa.field(raw(name), pa.string()) for name in header]
     fields.append(pa.field(FILE_SEQ, pa.int64(), nullable=False))
     fields.append(pa.field(RAW_LINE, pa.string()))
     fields.append(FLAG_FIELD)
     return pa.schema(fields)
 
 
-def parse_tardis(
+def parse_csv(
     path: str | Path,
-    data_type: str,
+    header: Sequence[str],
     *,
     display_path: str | None = None,
     block_size: int = 1 << 20,
     name: str = "parse",
 ) -> Source:
-    """A source that streams the Tardis CSV file at ``path`` as :func:`parse_schema` batches.
+    """A source that streams the CSV file at ``path`` as :func:`parse_schema` batches.
 
     Args:
         path: the file, plain or gzip (detected by content).
-        data_type: a key of ``pointline.vendors.tardis.HEADERS``.
+        header: the columns the file must have, matched by name in any order (a vendor
+            format's ``header``); other columns are ignored.
         display_path: how errors name the file (for example its path relative to the
             bronze root); defaults to ``path``.
         block_size: bytes per CSV block; one block gives about one batch. Memory is about
@@ -131,28 +131,19 @@ def parse_tardis(
 
     Nothing is read until the source is run; each run reads the file afresh.
     """
-    schema = parse_schema(data_type)
+    schema = parse_schema(header)
     if block_size < 1:
         msg = f"block_size must be >= 1 byte, got {block_size}"
         raise ValueError(msg)
     reader = _FileReader(
         path=Path(path),
         shown=display_path if display_path is not None else str(path),
-        expected=HEADERS[data_type],
+        expected=header,
         schema=schema,
         block_size=block_size,
         step=name,
     )
     return Source(name=name, schema=schema, open=reader.batches)
-
-
-def _header_of(data_type: str) -> tuple[str, ...]:
-    try:
-        return HEADERS[data_type]
-    except KeyError:
-        known = ", ".join(sorted(HEADERS))
-        msg = f"unknown Tardis data type {data_type!r}; known: {known}"
-        raise ParseError(msg) from None
 
 
 class _FileReader:

@@ -17,8 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from operators.columns import FILE_SEQ, RAW_LINE, raw
-from operators.silver_sink import SinkSummary
-from pointline.chain import FLAG_COLUMN, decode_flags
+from pointline.chain import FLAG_COLUMN, SinkSummary, decode_flags
 from pointline.parquet import BufferedParquetWriter
 from pointline.schemas import VALIDATION_LOG
 

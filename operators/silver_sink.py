@@ -11,31 +11,19 @@ schema metadata. Memory: one buffered row group per open partition.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pointline.chain import SinkSummary
 from pointline.parquet import DEFAULT_ROW_GROUP_ROWS, BufferedParquetWriter
 from pointline.schemas import TableSpec
 
-__all__ = ["RowStats", "SilverSink", "SinkSummary"]
+__all__ = ["RowStats", "SilverSink", "StatsSink"]
 
 _EPOCH = datetime.date(1970, 1, 1)
-
-
-@dataclass(frozen=True, slots=True)
-class SinkSummary:
-    """What a sink wrote: files (relative to its staging folder) and row statistics."""
-
-    files: tuple[str, ...]
-    rows: int
-    trading_date_min: datetime.date | None = None
-    trading_date_max: datetime.date | None = None
-    ts_event_min_us: int | None = None
-    ts_event_max_us: int | None = None
 
 
 class RowStats:
@@ -72,6 +60,24 @@ class RowStats:
             ts_event_min_us=None if ts is None else ts[0],
             ts_event_max_us=None if ts is None else ts[1],
         )
+
+
+class StatsSink:
+    """The Silver sink of a dry run: counts the rows and their ranges, writes nothing."""
+
+    __slots__ = ("_stats",)
+
+    def __init__(self) -> None:
+        self._stats = RowStats()
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self._stats.note(batch)
+
+    def close(self) -> SinkSummary:
+        return self._stats.summary()
+
+    def abort(self) -> None:
+        """Nothing to stop."""
 
 
 class SilverSink:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from pointline.bronze import BronzeFileMetadata
 from pointline.chain import Chain, Map, Operator, RowFlags, Scan, Source, Split
 from pointline.errors import (
     ChainError,
@@ -28,9 +27,7 @@ from pointline.errors import (
 from pointline.exchanges import DEFAULT_EXCHANGES, Exchange, ExchangeRegistry
 from pointline.kernels import FixedPointResult, derive_trading_date, parse_fixed_point
 from pointline.kernels.pit import check_pit_coverage
-from pointline.lake import Lake
 from pointline.lineage import assign_lineage
-from pointline.read import read
 from pointline.schemas import ColumnSpec, TableSpec, get_table_spec, list_table_specs
 
 __all__ = [
@@ -67,16 +64,23 @@ __all__ = [
     "update_manifest_status",
 ]
 
-# The ingest pipeline assembles its chain from the ``operators`` package, which itself
-# builds on this package's core; importing it lazily keeps either import order working.
+# The vendors (and so Bronze metadata, the lake and everything above them) build on the
+# ``operators`` package, which itself builds on this package's core; importing them lazily
+# keeps either import order working.
 _LAZY = {
+    "BronzeFileMetadata": "pointline.bronze",
     "IngestionResult": "pointline.ingest",
+    "Lake": "pointline.lake",
     "ingest_file": "pointline.ingest",
+    "read": "pointline.reader",
     "update_manifest_status": "pointline.ingest",
 }
 
 if TYPE_CHECKING:
+    from pointline.bronze import BronzeFileMetadata
     from pointline.ingest import IngestionResult, ingest_file, update_manifest_status
+    from pointline.lake import Lake
+    from pointline.reader import read
 
 
 def __getattr__(name: str) -> Any:

@@ -1,23 +1,33 @@
-"""Bronze file metadata: what a vendor file is, where it lives, and its content hash.
+"""Bronze files: what a vendor file is, where it lives, its content hash, and the walk
+that finds them.
 
 ``bronze_path`` is always POSIX and relative to the bronze root, so one file has one
-identity however it was named on the command line (CONTRACTS section 7). Vendor and
-data type come from the path convention
-``<vendor>/exchange=<x>/type=<data_type>/date=<YYYY-MM-DD>/symbol=<S>/<file>``
-unless given; the convention is never used to read row values.
+identity however it was named on the command line (docs/contracts.md section 7). The
+vendor is the first folder under the bronze root; the data type, date and other facts
+come from that vendor's path rules (:meth:`pointline.vendors.Vendor.describe`) unless
+given; the path is never used to read row values.
 """
 
 from __future__ import annotations
 
 import datetime
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pointline.errors import PointlineError
+from pointline.vendors.protocol import VendorRegistry
+from pointline.vendors.registry import DEFAULT_VENDORS
 
-__all__ = ["BronzeChangedError", "BronzeError", "BronzeFileMetadata", "sha256_of"]
+__all__ = [
+    "BronzeChangedError",
+    "BronzeError",
+    "BronzeFileMetadata",
+    "is_hidden",
+    "sha256_of",
+    "walk_bronze",
+]
 
 _CHUNK = 1 << 20
 
@@ -30,6 +40,33 @@ class BronzeChangedError(BronzeError):
     """The Bronze file on disk is no longer the one its metadata describes."""
 
     reason = "bronze_changed"
+
+
+def is_hidden(parts: Sequence[str]) -> bool:
+    """Whether a path (as its parts below a walked folder) is hidden from the walk: any
+    part starting with ``.`` (editor and OS files) or ``_`` (Pointline's staging)."""
+    return any(part.startswith((".", "_")) for part in parts)
+
+
+def walk_bronze(paths: Sequence[str | Path]) -> Iterator[Path]:
+    """The files named by ``paths``: files as given, folders recursively in name order
+    (hidden entries below the folder skipped, see :func:`is_hidden`), each file once."""
+    seen: set[Path] = set()
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and not is_hidden(p.relative_to(path).parts)
+            )
+        else:
+            found = [path]
+        for file in found:
+            key = file.resolve()
+            if key not in seen:
+                seen.add(key)
+                yield file
 
 
 def sha256_of(path: Path) -> str:
@@ -62,8 +99,14 @@ class BronzeFileMetadata:
         bronze_root: str | Path,
         vendor: str | None = None,
         data_type: str | None = None,
+        vendors: VendorRegistry = DEFAULT_VENDORS,
     ) -> BronzeFileMetadata:
         """Metadata of ``path``, which must lie under ``bronze_root`` (symlinks resolved).
+
+        The vendor is the first folder below the bronze root and its path rules give the
+        data type, date and extras; ``vendor`` and ``data_type`` override them (then a
+        path outside the rules is fine). Raises :class:`BronzeError` for a path outside
+        the root or not a file, and the vendor's ``bad_path`` errors.
 
         >>> import tempfile, pathlib
         >>> root = pathlib.Path(tempfile.mkdtemp())
@@ -86,23 +129,16 @@ class BronzeFileMetadata:
             msg = "is not a file"
             raise BronzeError(msg, file=str(given))
         relative = resolved.relative_to(root)
-        parts = relative.parts
-        facts = dict(p.split("=", 1) for p in parts[:-1] if "=" in p)
-        vendor = vendor or (parts[0] if len(parts) > 1 else None)
-        data_type = data_type or facts.get("type")
-        if not vendor or not data_type:
-            msg = (
-                "cannot tell the vendor and data type from the path; expected "
-                "<vendor>/exchange=<x>/type=<data_type>/... under the bronze root, "
-                "or pass vendor= and data_type="
-            )
-            raise BronzeError(msg, file=relative.as_posix())
-        date = None
-        if "date" in facts:
-            try:
-                date = datetime.date.fromisoformat(facts["date"])
-            except ValueError:
-                date = None
+        date, extras = None, {}
+        try:
+            found, facts = vendors.describe(relative)
+        except PointlineError:
+            if vendor is None or data_type is None:
+                raise
+        else:
+            vendor = vendor or found.name
+            data_type = data_type or facts.data_type
+            date, extras = facts.date, dict(facts.extras)
         stat = resolved.stat()
         return cls(
             vendor=vendor,
@@ -112,7 +148,7 @@ class BronzeFileMetadata:
             last_modified_ts_us=stat.st_mtime_ns // 1000,
             sha256=sha256_of(resolved),
             date=date,
-            extras={k: v for k, v in facts.items() if k not in {"type", "date"}},
+            extras=extras,
         )
 
     @property

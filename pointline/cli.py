@@ -30,38 +30,16 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from pointline.bronze import BronzeFileMetadata
+from pointline.bootstrap import bootstrap_dim_symbol
+from pointline.bronze import BronzeFileMetadata, walk_bronze
 from pointline.errors import PointlineError
-from pointline.ingest import IngestionResult, bootstrap_dim_symbol, ingest_file
+from pointline.ingest import IngestionResult, ingest_file
 from pointline.lake import Lake
 
 __all__ = ["EXIT_BAD_FILES", "EXIT_OK", "EXIT_USAGE", "main", "main_exit"]
 
 EXIT_OK, EXIT_USAGE, EXIT_BAD_FILES = 0, 1, 2
 BAD_STATUSES = frozenset({"failed", "quarantined"})
-
-
-def _hidden(parts: Sequence[str]) -> bool:
-    return any(part.startswith((".", "_")) for part in parts)
-
-
-def _bronze_files(paths: Sequence[str]) -> Iterator[Path]:
-    """The files named by ``paths``: files as given, folders recursively (hidden and
-    ``_``-prefixed entries below the folder skipped), each file once."""
-    seen: set[Path] = set()
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path).parts)
-            )
-        else:
-            found = [path]
-        for file in found:
-            key = file.resolve()
-            if key not in seen:
-                seen.add(key)
-                yield file
 
 
 def _print_json(obj: Any, out: TextIO) -> None:
@@ -123,7 +101,7 @@ def _cmd_ingest(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
     if missing:
         sys.stderr.write(f"pointline ingest: no such file or folder: {', '.join(missing)}\n")
         return EXIT_USAGE
-    files = list(_bronze_files(args.paths))
+    files = list(walk_bronze(args.paths))
     if not files:
         sys.stderr.write(f"pointline ingest: no files under {', '.join(args.paths)}\n")
         return EXIT_OK
@@ -134,7 +112,11 @@ def _cmd_ingest(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
         progress.show(number, path)
         try:
             meta = BronzeFileMetadata.from_path(
-                path, bronze_root=lake.bronze_root, vendor=args.vendor, data_type=args.data_type
+                path,
+                bronze_root=lake.bronze_root,
+                vendor=args.vendor,
+                data_type=args.data_type,
+                vendors=lake.vendors,
             )
             row = ingest_file(meta, lake=lake, force=args.force, dry_run=args.dry_run).to_dict()
         except (PointlineError, OSError) as exc:
@@ -214,7 +196,7 @@ def _cmd_dim_symbol(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_repair(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
-    from pointline.ingest import repair  # noqa: PLC0415
+    from pointline.recovery import repair  # noqa: PLC0415
 
     results = repair(lake)
     for result in results:
@@ -229,7 +211,7 @@ def _cmd_repair(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_verify(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
-    from pointline.ingest import verify  # noqa: PLC0415
+    from pointline.recovery import verify  # noqa: PLC0415
 
     problems = verify(lake)
     for problem in problems:
@@ -302,7 +284,7 @@ def _cmd_read(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
 
     import pyarrow.parquet as pq  # noqa: PLC0415
 
-    from pointline.read import read  # noqa: PLC0415
+    from pointline.reader import read  # noqa: PLC0415
 
     if args.format == "parquet" and not args.output:
         sys.stderr.write("pointline read: --format parquet needs --output FILE\n")

@@ -14,8 +14,9 @@ from typing import TextIO
 
 import pyarrow.dataset as ds
 
-from pointline.bronze import BronzeFileMetadata
-from pointline.ingest import bootstrap_dim_symbol, ingest_file
+from pointline.bootstrap import bootstrap_dim_symbol
+from pointline.bronze import BronzeFileMetadata, walk_bronze
+from pointline.ingest import ingest_file
 from pointline.lake import Lake
 from pointline.testing.tardis import SymbolSpec, tardis_lines
 
@@ -120,13 +121,7 @@ def _foreign_bronze(bronze_root: Path) -> list[Path]:
     if not bronze_root.is_dir():
         return []
     ours = set(demo_paths(bronze_root))
-    return sorted(
-        p
-        for p in bronze_root.rglob("*")
-        if p.is_file()
-        and p not in ours
-        and not any(part.startswith((".", "_")) for part in p.relative_to(bronze_root).parts)
-    )
+    return [p for p in walk_bronze([bronze_root]) if p not in ours]
 
 
 def run_demo(lake: Lake, *, out: TextIO) -> int:
@@ -154,7 +149,9 @@ def run_demo(lake: Lake, *, out: TextIO) -> int:
     out.write(f"dim_symbol: {added} symbols bootstrapped from Bronze (version {version})\n\n")
     status = 0
     for path in paths:
-        meta = BronzeFileMetadata.from_path(path, bronze_root=lake.bronze_root)
+        meta = BronzeFileMetadata.from_path(
+            path, bronze_root=lake.bronze_root, vendors=lake.vendors
+        )
         result = ingest_file(meta, lake=lake)
         if result.status in {"failed", "quarantined"}:
             status = 2

@@ -42,7 +42,16 @@ def _alive(pid: int) -> bool:
 
 
 class FileLock:
-    """An exclusive lock named ``name`` in ``directory``; use ``acquire``/``release``."""
+    """An exclusive lock named ``name`` in ``directory``.
+
+    Use it as a context manager, which tries once and says whether it got the lock::
+
+        with lake.file_lock(file_id) as held:
+            if not held:
+                ...  # a live process holds it: skip the file
+
+    or with ``acquire``/``release``.
+    """
 
     __slots__ = ("_held", "_path")
 
@@ -92,6 +101,12 @@ class FileLock:
                 return False
             broken.unlink(missing_ok=True)
         return False
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
 
     def release(self) -> None:
         if self._held:

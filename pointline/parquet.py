@@ -91,10 +91,12 @@ class _Encoder:
         self._writer.close()
 
     def abort(self) -> None:
-        """Stop the thread and close the file without raising (the file is discarded)."""
+        """Stop the thread and close the file without raising (the file is discarded).
+        Safe after :meth:`close` and when called twice."""
         self._error = self._error or RuntimeError("aborted")
-        self._queue.put(None)
-        self._thread.join()
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
         with contextlib.suppress(Exception):  # the file is being thrown away
             self._writer.close()
 

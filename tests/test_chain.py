@@ -15,12 +15,14 @@ from pointline.chain import (
     Operator,
     RowFlags,
     Scan,
+    SinkSummary,
     Source,
     Split,
     decode_flags,
+    drain,
 )
 from pointline.errors import ChainError, PointlineError
-from pointline.testing import assert_tables_equal, batches_from_rows, collect
+from pointline.testing import ListSink, assert_tables_equal, batches_from_rows, collect
 
 SCHEMA = pa.schema([("x", pa.int64()), ("tag", pa.string())])
 ROWS = [{"x": x, "tag": f"t{x}"} for x in range(-20, 150)]
@@ -42,7 +44,7 @@ def double(batch: pa.RecordBatch, flags: RowFlags) -> dict[str, Any]:
     return {"x": pc.multiply(batch["x"], 2)}
 
 
-def make_chain(batch_size: int, side: list[pa.RecordBatch]) -> Chain:
+def make_chain(batch_size: int, side: ListSink) -> Chain:
     return Chain(
         [
             Source(
@@ -63,21 +65,21 @@ def make_chain(batch_size: int, side: list[pa.RecordBatch]) -> Chain:
                 produces=[pa.field("x", pa.int64())],
                 fn=double,
             ),
-            Split(name="split", side=side.append),
+            Split(name="split", side=side),
         ]
     )
 
 
 def run(batch_size: int) -> tuple[pa.Table, pa.Table]:
-    side: list[pa.RecordBatch] = []
+    side = ListSink()
     chain = make_chain(batch_size, side)
     good = collect(chain.run())
-    bad = collect(side, schema=chain.schema_after("double"))
+    bad = collect(side.batches, schema=chain.schema_after("double"))
     return good, bad
 
 
 def test_chain_output_schema_is_known_before_running() -> None:
-    chain = make_chain(7, [])
+    chain = make_chain(7, ListSink())
     assert chain.names == ("rows", "number", "check", "double", "split")
     assert chain.output_schema.names == ["x", "tag", "row_no"]
     assert chain.schema_after("check").names == ["x", "tag", "row_no", FLAG_COLUMN]
@@ -115,7 +117,7 @@ def test_output_is_identical_for_any_batch_size(batch_size: int) -> None:
 
 
 def test_a_chain_can_run_twice_with_fresh_state() -> None:
-    chain = make_chain(7, [])
+    chain = make_chain(7, ListSink())
     first = collect(chain.run())
     second = collect(chain.run())
     assert_tables_equal(first, second)
@@ -148,7 +150,7 @@ def test_step_needing_another_type_fails_at_build() -> None:
 
 def test_split_without_flags_fails_at_build() -> None:
     with pytest.raises(ChainError, match=r"step 'split': splits on '_pl_flag'"):
-        Chain([Split(name="split", side=lambda b: None)], input_schema=SCHEMA)
+        Chain([Split(name="split", side=ListSink())], input_schema=SCHEMA)
 
 
 def test_source_after_the_first_step_fails_at_build() -> None:
@@ -275,3 +277,67 @@ def test_flag_masks_are_checked() -> None:
         flags.flag(np.array([True, False, True]), "Bad.Rule")
     assert flags.flag(pa.array([True, None, False]), "ok") == 1
     assert flags.mask().tolist() == [True, False, False]
+
+
+# ------------------------------------------------------------------------------ drain
+
+
+def test_drain_closes_every_sink_and_counts_rows() -> None:
+    side, main = ListSink(), ListSink()
+    drained = drain(make_chain(7, side), main)
+    # x in -20..149: 20 negative and 19 multiples of 8 (0..144) are flagged
+    assert (drained.rows_in, drained.main.rows, drained.rows_routed) == (170, 131, 39)
+    assert drained.sides["split"].rows == 39
+    assert (main.closed, side.closed, main.aborted, side.aborted) == (True, True, False, False)
+
+
+class _DropLast:
+    """A hand-written operator (not a Map) that loses the last row of every batch."""
+
+    name = "drop_last"
+
+    def output_schema(self, input_schema: pa.Schema) -> pa.Schema:
+        return input_schema
+
+    def transform(
+        self, batches: Iterator[pa.RecordBatch], input_schema: pa.Schema
+    ) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            yield batch.slice(0, max(batch.num_rows - 1, 0))
+
+
+def test_drain_fails_when_a_step_loses_rows() -> None:
+    chain = make_chain(4, ListSink()) | _DropLast()
+    with pytest.raises(
+        ChainError,
+        match=r"rows not conserved: 170 in from 'rows', \d+ to the main "
+        r"sink, side sinks: split 39",
+    ):
+        drain(chain, ListSink())
+
+
+class _LossySink(ListSink):
+    """Takes every batch but reports one row fewer."""
+
+    def close(self) -> SinkSummary:
+        summary = super().close()
+        return SinkSummary(rows=summary.rows - 1)
+
+
+def test_drain_fails_when_a_sink_loses_rows() -> None:
+    with pytest.raises(
+        ChainError, match=r"rows not conserved: 170 in from 'rows', 130 to the main sink"
+    ):
+        drain(make_chain(3, ListSink()), _LossySink())
+
+
+def test_drain_aborts_every_sink_when_the_chain_fails() -> None:
+    def explode(batch: pa.RecordBatch, flags: RowFlags) -> dict[str, Any]:
+        msg = "boom"
+        raise RuntimeError(msg)
+
+    side, main = ListSink(), ListSink()
+    chain = make_chain(3, side) | Map(name="explode", fn=explode)
+    with pytest.raises(ChainError, match=r"step 'explode': failed: RuntimeError: boom"):
+        drain(chain, main)
+    assert (main.aborted, side.aborted, main.closed, side.closed) == (True, True, False, False)

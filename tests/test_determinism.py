@@ -12,7 +12,7 @@ import polars as pl
 import pyarrow.dataset as ds
 
 from pointline import BronzeFileMetadata, Lake, ingest_file, read
-from pointline.ingest import bootstrap_dim_symbol
+from pointline.bootstrap import bootstrap_dim_symbol
 from pointline.testing.tardis import write_tardis_file
 
 KINDS = ("trades", "quotes", "incremental_book_L2")

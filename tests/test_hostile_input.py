@@ -23,14 +23,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from operators.normalize import normalize_tardis
-from operators.parse import ParseError, parse_tardis
+from operators.normalize import normalize
+from operators.parse import ParseError, parse_csv
 from pointline import dim_symbol
 from pointline.bronze import BronzeError, BronzeFileMetadata
 from pointline.chain import Chain, Map, RowFlags
 from pointline.ingest import IngestionResult, ingest_file
 from pointline.lake import Lake
-from pointline.vendors.tardis import HEADERS
+from pointline.vendors.tardis import FORMATS, HEADERS
 
 T0 = 1_727_568_000_000_000  # 2024-09-29T00:00:00Z
 NOW_US = 1_800_000_000_000_000  # a fixed "now" for the hypothesis test
@@ -596,8 +596,8 @@ def test_fuzzed_csv_through_parse_and_normalize(
         path.write_text(text, encoding="utf-8", newline="")
         chain = Chain(
             [
-                parse_tardis(path, "trades", block_size=block_size),
-                normalize_tardis("trades", now_us=NOW_US),
+                parse_csv(path, HEADERS["trades"], block_size=block_size),
+                normalize(FORMATS["trades"], now_us=NOW_US),
             ]
         )
         failure: ParseError | None = None

@@ -25,18 +25,15 @@ import pyarrow.dataset as ds
 import pytest
 
 from pointline import dim_symbol
+from pointline.bootstrap import bootstrap_dim_symbol
 from pointline.bronze import BronzeFileMetadata
 from pointline.chain import Map, RowFlags
 from pointline.demo import run_demo
 from pointline.exchanges import DEFAULT_EXCHANGES, Exchange, ExchangeRegistry
-from pointline.ingest import IngestionResult, bootstrap_dim_symbol, ingest_file
+from pointline.ingest import IngestionResult, ingest_file
 from pointline.lake import Lake
 from pointline.testing.tardis import tardis_lines, write_tardis_file
-from pointline.vendors.tardis import HEADERS, TABLE_OF
-
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "tardis-samples"
-if not SAMPLES.is_dir():  # the checkout may live elsewhere than /work/main
-    SAMPLES = Path("/work/shared/data/tardis-samples")
+from pointline.vendors.tardis import FORMATS, HEADERS
 
 T0 = 1_727_568_000_000_000  # 2024-09-29T00:00:00Z
 HOUR = 3_600_000_000
@@ -365,14 +362,16 @@ _GOLDEN_PLACES = {
 
 
 @pytest.fixture(scope="module")
-def golden_lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Lake, dict[str, Any]]:
+def golden_lake(
+    tmp_path_factory: pytest.TempPathFactory, tardis_samples: Path
+) -> tuple[Lake, dict[str, Any]]:
     """Every sample file copied into one lake (gzip) and ingested after a bootstrap."""
     lake = Lake(tmp_path_factory.mktemp("golden"))
     paths = {}
     for name, (exchange, data_type, symbol) in _GOLDEN_PLACES.items():
         paths[name] = write_bronze(
             lake,
-            (SAMPLES / name).read_bytes(),
+            (tardis_samples / name).read_bytes(),
             exchange=exchange,
             data_type=data_type,
             symbol=symbol,
@@ -411,7 +410,7 @@ def test_golden_row_counts(golden_lake: tuple[Lake, dict[str, IngestionResult]])
     assert got == {name: ("success", n, n) for name, n in expected.items()}
     assert validation_log(lake) is None
     for name, result in results.items():
-        assert result.table_name == TABLE_OF[_GOLDEN_PLACES[name][1]]
+        assert result.table_name == FORMATS[_GOLDEN_PLACES[name][1]].table
 
 
 def test_golden_trades(golden_lake: tuple[Lake, dict[str, IngestionResult]]) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -8,13 +9,13 @@ import pyarrow.csv as pacsv
 import pytest
 
 from operators.columns import FILE_SEQ, RAW_LINE, raw
-from operators.normalize import SUPPORTED_DATA_TYPES, normalize_tardis
-from pointline.chain import FLAG_COLUMN, FLAG_FIELD, Chain, decode_flags
+from operators.normalize import normalize
+from pointline.chain import FLAG_COLUMN, FLAG_FIELD, Chain, Map, decode_flags
 from pointline.errors import ChainError, SchemaError
 from pointline.testing import assert_tables_equal, batches_from_rows, rebatch
-from pointline.vendors.tardis import HEADERS
+from pointline.vendors import UnsupportedDataTypeError
+from pointline.vendors.tardis import FORMATS, HEADERS, VENDOR
 
-SAMPLES = Path("/work/shared/data/tardis-samples")
 NOW_US = 1_700_000_000_000_000  # 2023-11-14T22:13:20Z
 TS = "1583020803145000"
 LOCAL_TS = "1583020803307160"
@@ -144,16 +145,34 @@ def test_output_schema_keeps_input_and_appends_nullable_canonical_columns(data_t
     assert out.equals(expected)
 
 
+def normalize_tardis(data_type: str, **options: Any) -> Map:
+    return normalize(FORMATS[data_type], **options)
+
+
 def test_every_supported_type_builds_and_runs_on_no_rows() -> None:
-    assert set(SUPPORTED_DATA_TYPES) == set(HEADERS)
-    for data_type in SUPPORTED_DATA_TYPES:
+    for data_type in FORMATS:
         table = run(data_type, [])
         assert table.num_rows == 0
 
 
-def test_unknown_data_type_is_a_schema_error_naming_the_known_ones() -> None:
-    with pytest.raises(SchemaError, match=r"unknown Tardis data type 'trade'; supported: trades"):
-        normalize_tardis("trade")
+def test_unknown_data_type_names_the_closest_and_the_known_ones() -> None:
+    with pytest.raises(
+        UnsupportedDataTypeError,
+        match=r"tardis data type 'trade' is not supported; did you mean 'trades'\? "
+        r"\(supported: book_snapshot_25, .*, trades\)",
+    ):
+        VENDOR.format("trade")
+
+
+def test_a_format_that_misses_a_table_column_fails_when_built() -> None:
+    fmt = FORMATS["trades"]
+    broken = dataclasses.replace(fmt, derived=fmt.derived[:1])  # no is_buyer_maker
+    with pytest.raises(
+        SchemaError,
+        match=r"'trades' does not map onto table 'trades': "
+        r"missing \['is_buyer_maker'\]",
+    ):
+        normalize(broken)
 
 
 def test_missing_raw_column_fails_when_the_chain_is_built() -> None:
@@ -545,10 +564,10 @@ def test_batch_size_invariance_and_rerun() -> None:
 # --------------------------------------------------------------------------- golden
 
 
-def read_sample(data_type: str, name: str, rows: int) -> list[dict[str, Any]]:
+def read_sample(path: Path, data_type: str, rows: int) -> list[dict[str, Any]]:
     headers = HEADERS[data_type]
     table = pacsv.read_csv(
-        SAMPLES / name,
+        path,
         convert_options=pacsv.ConvertOptions(
             column_types=dict.fromkeys(headers, pa.string()), strings_can_be_null=True
         ),
@@ -557,8 +576,8 @@ def read_sample(data_type: str, name: str, rows: int) -> list[dict[str, Any]]:
     return table.slice(0, rows).to_pylist()
 
 
-def test_golden_bitmex_trades() -> None:
-    table = run("trades", read_sample("trades", "bitmex_trades_XBTUSD.csv", 3))
+def test_golden_bitmex_trades(tardis_samples: Path) -> None:
+    table = run("trades", read_sample(tardis_samples / "bitmex_trades_XBTUSD.csv", "trades", 3))
     # bitmex,XBTUSD,1583020803145000,1583020803307160,ccc3c1fa-...,sell,8531.5,2152
     # bitmex,XBTUSD,1583020803276000,1583020803336743,b46c84da-...,sell,8531.5,1
     # bitmex,XBTUSD,1583020803276000,1583020803336743,cd770a93-...,sell,8531.5,1
@@ -603,8 +622,9 @@ def test_golden_bitmex_trades() -> None:
     assert flags_of(table) == [None] * 3
 
 
-def test_golden_huobi_quotes() -> None:
-    table = run("quotes", read_sample("quotes", "huobi-dm-swap_quotes_BTC-USD.csv", 2))
+def test_golden_huobi_quotes(tardis_samples: Path) -> None:
+    path = tardis_samples / "huobi-dm-swap_quotes_BTC-USD.csv"
+    table = run("quotes", read_sample(path, "quotes", 2))
     # huobi-dm-swap,BTC-USD,1588291201099000,1588291201234268,5494,8629.3,8629.2,806
     # huobi-dm-swap,BTC-USD,1588291201133000,1588291201454126,5493,8629.3,8629.2,806
     common = {
@@ -643,10 +663,14 @@ def test_golden_huobi_quotes() -> None:
     assert flags_of(table) == [None] * 2
 
 
-def test_golden_deribit_incremental_book_l2() -> None:
+def test_golden_deribit_incremental_book_l2(tardis_samples: Path) -> None:
     table = run(
         "incremental_book_L2",
-        read_sample("incremental_book_L2", "deribit_incremental_book_L2_BTC-PERPETUAL.csv", 3),
+        read_sample(
+            tardis_samples / "deribit_incremental_book_L2_BTC-PERPETUAL.csv",
+            "incremental_book_L2",
+            3,
+        ),
     )
     # deribit,BTC-PERPETUAL,1585699200245000,1585699200355684,true,ask,6421.5,18640
     # deribit,BTC-PERPETUAL,1585699200245000,1585699200355684,true,ask,6422,1190

@@ -11,13 +11,11 @@ import pyarrow as pa
 import pytest
 
 from operators.columns import FILE_SEQ, RAW_LINE, raw
-from operators.parse import MALFORMED_ROW, ParseError, parse_schema, parse_tardis
-from pointline.chain import FLAG_COLUMN, FLAG_FIELD, Chain
+from operators.parse import MALFORMED_ROW, ParseError, parse_csv, parse_schema
+from pointline.chain import FLAG_COLUMN, FLAG_FIELD, Chain, Source
 from pointline.testing import assert_tables_equal, collect
 from pointline.testing.tardis import write_tardis_file
 from pointline.vendors.tardis import HEADERS
-
-SAMPLES = Path("/work/shared/data/tardis-samples")
 
 SAMPLE_TYPES = {
     "deribit_incremental_book_L2_BTC-PERPETUAL.csv": ("incremental_book_L2", 15),
@@ -31,6 +29,10 @@ SAMPLE_TYPES = {
 }
 
 TRADES = ",".join(HEADERS["trades"])
+
+
+def parse_tardis(path: str | Path, data_type: str, **kwargs: Any) -> Source:
+    return parse_csv(path, HEADERS[data_type], **kwargs)
 
 
 def run(path: Path, data_type: str = "trades", **kwargs: Any) -> pa.Table:
@@ -62,7 +64,7 @@ def expected_rows(path: Path, data_type: str) -> list[list[str | None]]:
 
 
 def test_schema() -> None:
-    schema = parse_schema("quotes")
+    schema = parse_schema(HEADERS["quotes"])
     assert schema.names == [*(raw(h) for h in HEADERS["quotes"]), FILE_SEQ, RAW_LINE, FLAG_COLUMN]
     assert all(schema.field(raw(h)).type == pa.string() for h in HEADERS["quotes"])
     assert schema.field(FILE_SEQ).type == pa.int64()
@@ -72,22 +74,15 @@ def test_schema() -> None:
     assert parse_tardis("nowhere.csv", "quotes").schema.equals(schema)
 
 
-def test_unknown_data_type_lists_known_ones() -> None:
-    with pytest.raises(ParseError, match=r"unknown Tardis data type 'bogus'.*incremental_book_L2"):
-        parse_schema("bogus")
-    with pytest.raises(ParseError, match="bogus"):
-        parse_tardis("x.csv", "bogus")
-
-
 # -- golden: the real samples ------------------------------------------------------------
 
 
 @pytest.mark.parametrize("file_name", sorted(SAMPLE_TYPES))
-def test_real_samples(file_name: str, tmp_path: Path) -> None:
+def test_real_samples(file_name: str, tmp_path: Path, tardis_samples: Path) -> None:
     data_type, rows = SAMPLE_TYPES[file_name]
-    path = SAMPLES / file_name
+    path = tardis_samples / file_name
     table = run(path, data_type)
-    assert table.schema.equals(parse_schema(data_type))
+    assert table.schema.equals(parse_schema(HEADERS[data_type]))
     assert table.num_rows == rows
     assert table[FILE_SEQ].to_pylist() == list(range(1, rows + 1))
     assert table[RAW_LINE].null_count == rows
@@ -99,8 +94,8 @@ def test_real_samples(file_name: str, tmp_path: Path) -> None:
     assert_tables_equal(run(zipped, data_type), table)
 
 
-def test_real_sample_values_exact() -> None:
-    trades = run(SAMPLES / "bitmex_trades_XBTUSD.csv", "trades")
+def test_real_sample_values_exact(tardis_samples: Path) -> None:
+    trades = run(tardis_samples / "bitmex_trades_XBTUSD.csv", "trades")
     assert raw_rows(trades)[0] == [
         "bitmex", "XBTUSD", "1583020803145000", "1583020803307160",
         "ccc3c1fa-212c-e8b0-1706-9b9c4f3d5ecf", "sell", "8531.5", "2152",
@@ -109,10 +104,14 @@ def test_real_sample_values_exact() -> None:
         "bitmex", "XBTUSD", "1583020803276000", "1583020803336743",
         "7cae8d7b-b69d-025b-cc3c-84b911f37a8a", "sell", "8531.5", "1",
     ]  # fmt: skip
-    ticker = run(SAMPLES / "derivative_ticker_1.csv", "derivative_ticker")  # no final newline
+    ticker = run(
+        tardis_samples / "derivative_ticker_1.csv", "derivative_ticker"
+    )  # no final newline
     assert ticker.to_pylist()[-1][raw("mark_price")] == "9500.75"
     assert ticker.to_pylist()[0][raw("index_price")] == "9500.0"  # text kept as written
-    book = run(SAMPLES / "deribit_incremental_book_L2_BTC-PERPETUAL.csv", "incremental_book_L2")
+    book = run(
+        tardis_samples / "deribit_incremental_book_L2_BTC-PERPETUAL.csv", "incremental_book_L2"
+    )
     first, last = book.to_pylist()[0], book.to_pylist()[-1]
     assert (first[raw("is_snapshot")], first[raw("side")], first[raw("price")]) == (
         "true",
@@ -120,7 +119,7 @@ def test_real_sample_values_exact() -> None:
         "6421.5",
     )
     assert last[FILE_SEQ] == 15
-    options = run(SAMPLES / "options_chain.csv", "options_chain")
+    options = run(tardis_samples / "options_chain.csv", "options_chain")
     assert options[raw("bid_price")].null_count > 0  # empty fields are null
 
 
@@ -176,7 +175,7 @@ def test_reordered_and_extra_columns(tmp_path: Path) -> None:
     )
     table = run(write(tmp_path, text))
     assert raw_rows(table) == [["ex", "BTC", "10", "20", "7", "buy", "1.5", "2"]]
-    assert table.schema.equals(parse_schema("trades"))
+    assert table.schema.equals(parse_schema(HEADERS["trades"]))
 
 
 def test_bom_and_crlf(tmp_path: Path) -> None:
@@ -290,7 +289,7 @@ def test_file_of_only_malformed_rows(tmp_path: Path) -> None:
 def test_no_rows(tmp_path: Path, name: str, text: bytes) -> None:
     table = run(write(tmp_path, text, name))
     assert table.num_rows == 0
-    assert table.schema.equals(parse_schema("trades"))
+    assert table.schema.equals(parse_schema(HEADERS["trades"]))
 
 
 def test_header_only_still_checks_columns(tmp_path: Path) -> None:
@@ -356,8 +355,8 @@ def test_bad_block_size() -> None:
         parse_tardis("x.csv", "trades", block_size=0)
 
 
-def test_long_header_small_blocks() -> None:
-    path = SAMPLES / "binance-futures_book_snapshot_25_BTCUSDT.csv"  # header ~2.5 KB
+def test_long_header_small_blocks(tardis_samples: Path) -> None:
+    path = tardis_samples / "binance-futures_book_snapshot_25_BTCUSDT.csv"  # header ~2.5 KB
     table = run(path, "book_snapshot_25", block_size=1 << 12)
     assert table.num_rows == 10
     assert_tables_equal(table, run(path, "book_snapshot_25"))

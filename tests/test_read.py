@@ -18,10 +18,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from pointline import DEFAULT_EXCHANGES, Lake, read
+from pointline.bootstrap import bootstrap_dim_symbol
 from pointline.bronze import BronzeFileMetadata
 from pointline.cli import main
 from pointline.errors import SchemaError, UnknownExchangeError, UnknownTableError
-from pointline.ingest import bootstrap_dim_symbol, ingest_file
+from pointline.ingest import ingest_file
 from pointline.testing.tardis import DEFAULT_SYMBOLS, write_tardis_file
 
 T0 = 1_727_568_000_000_000  # 2024-09-29T00:00:00Z

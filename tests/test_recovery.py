@@ -18,10 +18,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from pointline import BronzeFileMetadata, Lake, ingest_file
+from pointline.bootstrap import bootstrap_dim_symbol
 from pointline.cli import main
-from pointline.ingest import FAULT_POINTS, bootstrap_dim_symbol, repair, verify
+from pointline.ingest import FAULT_POINTS
 from pointline.locks import FileLock
 from pointline.manifest import file_id_for
+from pointline.recovery import repair, verify
 from pointline.testing.tardis import write_tardis_file
 
 SCRIPT = """

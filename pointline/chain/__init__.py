@@ -1,6 +1,8 @@
-"""The operator core: a protocol, four primitives, row flags and the chain that runs them."""
+"""The operator core: a protocol, four primitives, row flags, the chain, its sinks and the
+drain that runs a chain into them."""
 
-from pointline.chain.chain import Chain
+from pointline.chain.chain import Chain, RunStats
+from pointline.chain.drain import Drained, drain
 from pointline.chain.flags import (
     FLAG_COLUMN,
     FLAG_FIELD,
@@ -20,6 +22,7 @@ from pointline.chain.operator import (
     Source,
     Split,
 )
+from pointline.chain.sink import CountingSink, Sink, SinkSummary
 
 __all__ = [
     "EMPTY_SCHEMA",
@@ -28,14 +31,20 @@ __all__ = [
     "FLAG_TYPE",
     "Chain",
     "ColumnFn",
+    "CountingSink",
+    "Drained",
     "Map",
     "Operator",
     "RowFlag",
     "RowFlags",
+    "RunStats",
     "Scan",
     "ScanFn",
+    "Sink",
+    "SinkSummary",
     "Source",
     "Split",
     "decode_flags",
+    "drain",
     "flagged_mask",
 ]

@@ -17,7 +17,23 @@ import pyarrow as pa
 from pointline.chain.operator import EMPTY_SCHEMA, Operator
 from pointline.errors import ChainError, PointlineError
 
-__all__ = ["Chain"]
+__all__ = ["Chain", "RunStats"]
+
+
+class RunStats:
+    """Rows each step yielded during one run (filled in as the run's reader is read)."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self) -> None:
+        self._rows: dict[str, int] = {}
+
+    def add(self, step: str, rows: int) -> None:
+        self._rows[step] = self._rows.get(step, 0) + rows
+
+    def rows_out(self, step: str) -> int:
+        """Rows step ``step`` has yielded so far (0 if none)."""
+        return self._rows.get(step, 0)
 
 
 def _check_name(name: object, position: int) -> str:
@@ -109,9 +125,12 @@ class Chain:
     def run(
         self,
         batches: pa.RecordBatchReader | Iterable[pa.RecordBatch] | None = None,
+        *,
+        stats: RunStats | None = None,
     ) -> pa.RecordBatchReader:
         """Stream ``batches`` (or nothing, for a chain that starts with a source) through
-        every step. Lazy: no step runs until the reader is read."""
+        every step. Lazy: no step runs until the reader is read. ``stats``, if given,
+        counts the rows each step yields."""
         if batches is None:
             if len(self.input_schema) != 0:
                 msg = f"this chain takes input with columns {self.input_schema.names}"
@@ -133,14 +152,19 @@ class Chain:
                 step,
                 step.transform(stream, self._schemas[position]),
                 self._schemas[position + 1],
+                stats,
             )
         return pa.RecordBatchReader.from_batches(self.output_schema, stream)
 
     @staticmethod
     def _guard(
-        step: Operator, batches: Iterator[pa.RecordBatch], schema: pa.Schema
+        step: Operator,
+        batches: Iterator[pa.RecordBatch],
+        schema: pa.Schema,
+        stats: RunStats | None,
     ) -> Iterator[pa.RecordBatch]:
-        """Check each batch against the declared schema; name the step in any error."""
+        """Check each batch against the declared schema; count its rows; name the step in
+        any error."""
         name = step.name
         try:
             for batch in batches:
@@ -150,6 +174,8 @@ class Chain:
                         f"but declared {_describe(schema)}"
                     )
                     raise ChainError(msg, step=name)
+                if stats is not None:
+                    stats.add(name, batch.num_rows)
                 yield batch
         except PointlineError as exc:
             exc.with_context(step=name)

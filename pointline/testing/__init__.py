@@ -12,7 +12,29 @@ from typing import Any
 
 import pyarrow as pa
 
-__all__ = ["assert_tables_equal", "batches_from_rows", "collect", "rebatch"]
+from pointline.chain import SinkSummary
+
+__all__ = ["ListSink", "assert_tables_equal", "batches_from_rows", "collect", "rebatch"]
+
+
+class ListSink:
+    """A sink that keeps every batch it is given in ``batches`` (for tests); ``closed`` and
+    ``aborted`` say how it ended."""
+
+    def __init__(self) -> None:
+        self.batches: list[pa.RecordBatch] = []
+        self.closed = False
+        self.aborted = False
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self.batches.append(batch)
+
+    def close(self) -> SinkSummary:
+        self.closed = True
+        return SinkSummary(rows=sum(b.num_rows for b in self.batches))
+
+    def abort(self) -> None:
+        self.aborted = True
 
 
 def batches_from_rows(

@@ -1,20 +1,134 @@
-"""Tardis.dev CSV: the header of each data type and the Silver table it feeds.
+"""Tardis.dev CSV: every data type Pointline reads, declared once.
 
 Tardis files are comma separated with a header row, ``.`` as decimal mark, timestamps in
 microseconds since the epoch (UTC), rows in ``local_timestamp`` order; an empty cell is a
-null and an empty gzip means "no data". Columns are matched by name, never by position.
+null and an empty gzip means "no data". Columns are matched by name, never by position
+(docs/contracts.md section 11). Each data type's :class:`~pointline.vendors.FileFormat`
+lists its fields in header order, so the header, the parse schema and the normalize
+mapping all come from one declaration.
+
+Mapping shared by every data type: ``exchange`` trimmed and lower-cased, ``symbol``
+trimmed; ``ts_event_us`` from ``timestamp``, falling back row by row to
+``local_timestamp`` where ``timestamp`` is empty (a row with neither is ``missing_field``
+on ``timestamp``); ``ts_local_us`` from ``local_timestamp`` (nullable). ``amount``
+becomes ``qty`` (``bid_qty``, ...).
+
+Path rules: ``exchange=<x>/type=<data_type>/date=<YYYY-MM-DD>/symbol=<S>/<file>`` below
+``bronze/tardis/``; every ``key=value`` folder is a fact, ``type`` is required.
+
+>>> FORMATS["trades"].header
+('exchange', 'symbol', 'timestamp', 'local_timestamp', 'id', 'side', 'price', 'amount')
+>>> FORMATS["incremental_book_L2"].table
+'orderbook_updates'
 """
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
 from types import MappingProxyType
+from typing import Any, Final, TypeAlias
 
-__all__ = ["HEADERS", "TABLE_OF", "book_snapshot_header"]
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from operators import rules
+from operators.normalize import normalize
+from operators.parse import parse_csv
+from pointline.chain import RowFlags, Source
+from pointline.vendors.protocol import (
+    BadPathError,
+    Derived,
+    Field,
+    FileFormat,
+    PathFacts,
+    ReadFields,
+    Vendor,
+)
+
+__all__ = ["FORMATS", "HEADERS", "VENDOR", "book_snapshot_header", "describe", "parse"]
+
+Array: TypeAlias = "pa.Array[Any]"
+
+_SELL: Final = pa.scalar("sell", pa.string())
+
+
+# --------------------------------------------------------------------------- derived columns
+
+
+def _event_time(read: ReadFields, flags: RowFlags) -> dict[str, Array]:
+    """``timestamp``, falling back row by row to ``local_timestamp`` where it is empty."""
+    event, local = read.values["timestamp"], read.values["local_timestamp"]
+    fell_back = ~read.present["timestamp"]
+    if fell_back.any():
+        event = pc.if_else(pa.array(fell_back), local, event)
+        flags.flag(fell_back & ~read.present["local_timestamp"], "missing_field", "timestamp")
+    return {"ts_event_us": event}
+
+
+def _is_buyer_maker(read: ReadFields, flags: RowFlags) -> dict[str, Array]:
+    """Taker ``sell`` means the buyer was the maker; null unless the side is buy/sell."""
+    side = read.values["side"]
+    known = pc.is_in(side, value_set=pa.array(["buy", "sell"], pa.string()))
+    maker = pc.if_else(known, pc.equal(side, _SELL), pa.scalar(None, pa.bool_()))
+    return {"is_buyer_maker": maker}
+
+
+def _absent(column: str, dtype: pa.DataType) -> Derived:
+    """A column Tardis does not publish: all null."""
+
+    def nulls(read: ReadFields, flags: RowFlags) -> dict[str, Array]:
+        return {column: pa.nulls(read.n, dtype)}  # type: ignore[call-overload]  # any DataType
+
+    return Derived((column,), nulls)
+
+
+def _levels(read: ReadFields, headers: list[str]) -> Array:
+    """Row-wise ``list<int64>`` of the given fields, one item per level (null if empty)."""
+    n, depth = read.n, len(headers)
+    columns = [read.values[h] for h in headers]
+    matrix = np.stack([c.fill_null(0).to_numpy(zero_copy_only=False) for c in columns], axis=1)
+    valid = np.stack(
+        [np.asarray(pc.is_valid(c).to_numpy(zero_copy_only=False)) for c in columns], axis=1
+    )
+    items = pa.array(matrix.reshape(-1), type=pa.int64(), mask=~valid.reshape(-1))
+    offsets = pa.array(np.arange(n + 1, dtype=np.int32) * depth, type=pa.int32())
+    return pa.ListArray.from_arrays(offsets, items)
+
+
+def _level_headers(side: str, what: str, depth: int) -> list[str]:
+    return [f"{side}[{i}].{what}" for i in range(depth)]
+
+
+def _snapshot(depth: int) -> Derived:
+    def levels(read: ReadFields, flags: RowFlags) -> dict[str, Array]:
+        return {
+            "depth": pa.array(np.full(read.n, depth, dtype=np.int32), pa.int32()),
+            "bid_prices": _levels(read, _level_headers("bids", "price", depth)),
+            "bid_qtys": _levels(read, _level_headers("bids", "amount", depth)),
+            "ask_prices": _levels(read, _level_headers("asks", "price", depth)),
+            "ask_qtys": _levels(read, _level_headers("asks", "amount", depth)),
+        }
+
+    return Derived(("depth", "bid_prices", "bid_qtys", "ask_prices", "ask_qtys"), levels)
+
+
+# --------------------------------------------------------------------------- formats
+
+_PREFIX: Final = (
+    Field("exchange", "lower", required=True),
+    Field("symbol", "text", required=True),
+    Field("timestamp", "ts_us", to=None),  # ts_event_us, see _event_time
+    Field("local_timestamp", "ts_us", to="ts_local_us"),  # nullable (contracts section 4)
+)
+_EVENT_TIME: Final = Derived(("ts_event_us",), _event_time)
 
 
 def book_snapshot_header(depth: int) -> tuple[str, ...]:
     """The header of ``book_snapshot_<depth>``: asks[i] and bids[i] price/amount pairs."""
-    levels = tuple(
+    levels = (
         name
         for i in range(depth)
         for name in (
@@ -24,52 +138,162 @@ def book_snapshot_header(depth: int) -> tuple[str, ...]:
             f"bids[{i}].amount",
         )
     )
-    return ("exchange", "symbol", "timestamp", "local_timestamp", *levels)
+    return (*(f.header for f in _PREFIX), *levels)
 
 
-HEADERS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
-    {
-        "trades": (
-            "exchange", "symbol", "timestamp", "local_timestamp", "id", "side", "price", "amount",
+def _trade_like(data_type: str, id_column: str, rule: Any) -> FileFormat:
+    derived = (_EVENT_TIME, Derived(("is_buyer_maker",), _is_buyer_maker))
+    return FileFormat(
+        data_type=data_type,
+        table=data_type,
+        fields=(
+            *_PREFIX,
+            Field("id", "text", to=id_column),
+            Field("side", "lower", required=True),
+            Field("price", "fixed", required=True),
+            Field("amount", "fixed", to="qty", required=True),
         ),
-        "liquidations": (
-            "exchange", "symbol", "timestamp", "local_timestamp", "id", "side", "price", "amount",
-        ),
-        "quotes": (
-            "exchange", "symbol", "timestamp", "local_timestamp",
-            "ask_amount", "ask_price", "bid_price", "bid_amount",
-        ),
-        "incremental_book_L2": (
-            "exchange", "symbol", "timestamp", "local_timestamp",
-            "is_snapshot", "side", "price", "amount",
-        ),
-        "book_snapshot_5": book_snapshot_header(5),
-        "book_snapshot_25": book_snapshot_header(25),
-        "derivative_ticker": (
-            "exchange", "symbol", "timestamp", "local_timestamp", "funding_timestamp",
-            "funding_rate", "predicted_funding_rate", "open_interest", "last_price",
-            "index_price", "mark_price",
-        ),
-        "options_chain": (
-            "exchange", "symbol", "timestamp", "local_timestamp", "type", "strike_price",
-            "expiration", "open_interest", "last_price", "bid_price", "bid_amount", "bid_iv",
-            "ask_price", "ask_amount", "ask_iv", "mark_price", "mark_iv", "underlying_index",
-            "underlying_price", "delta", "gamma", "vega", "theta", "rho",
-        ),
-    }
-)  # fmt: skip
-"""Every Tardis data type Pointline reads, and its CSV header."""
+        derived=derived if data_type == "trades" else derived[:1],
+        rule=rule,
+    )
 
-TABLE_OF: MappingProxyType[str, str] = MappingProxyType(
-    {
-        "trades": "trades",
-        "liquidations": "liquidations",
-        "quotes": "quotes",
-        "incremental_book_L2": "orderbook_updates",
-        "book_snapshot_5": "book_snapshots",
-        "book_snapshot_25": "book_snapshots",
-        "derivative_ticker": "derivative_ticker",
-        "options_chain": "options_chain",
-    }
+
+def _book_snapshot(depth: int) -> FileFormat:
+    levels = book_snapshot_header(depth)[len(_PREFIX) :]
+    return FileFormat(
+        data_type=f"book_snapshot_{depth}",
+        table="book_snapshots",
+        fields=(*_PREFIX, *(Field(h, "fixed", to=None) for h in levels)),
+        derived=(_EVENT_TIME, _snapshot(depth)),
+    )
+
+
+_FORMATS: Final = (
+    _trade_like("trades", "trade_id", rules.INVALID_TRADE),
+    _trade_like("liquidations", "liquidation_id", rules.INVALID_LIQUIDATION),
+    FileFormat(
+        data_type="quotes",
+        table="quotes",
+        fields=(
+            *_PREFIX,
+            Field("ask_amount", "fixed", to="ask_qty"),
+            Field("ask_price", "fixed"),
+            Field("bid_price", "fixed"),
+            Field("bid_amount", "fixed", to="bid_qty"),
+        ),
+        derived=(_EVENT_TIME, _absent("seq_num", pa.int64())),
+        rule=rules.INVALID_QUOTE,
+    ),
+    FileFormat(
+        data_type="incremental_book_L2",
+        table="orderbook_updates",
+        fields=(
+            *_PREFIX,
+            Field("is_snapshot", "bool"),
+            Field("side", "lower", required=True),
+            Field("price", "fixed", required=True),
+            Field("amount", "fixed", to="qty", required=True),
+        ),
+        derived=(_EVENT_TIME, _absent("book_seq", pa.int64())),
+        rule=rules.INVALID_BOOK_UPDATE,
+    ),
+    _book_snapshot(5),
+    _book_snapshot(25),
+    FileFormat(
+        data_type="derivative_ticker",
+        table="derivative_ticker",
+        fields=(
+            *_PREFIX,
+            Field("funding_timestamp", "int", to="funding_ts_us"),
+            Field("funding_rate", "float"),
+            Field("predicted_funding_rate", "float"),
+            Field("open_interest", "fixed"),
+            Field("last_price", "fixed"),
+            Field("index_price", "fixed"),
+            Field("mark_price", "fixed"),
+        ),
+        derived=(_EVENT_TIME,),
+        rule=rules.INVALID_MARK_PRICE,
+    ),
+    FileFormat(
+        data_type="options_chain",
+        table="options_chain",
+        fields=(
+            *_PREFIX,
+            Field("type", "lower", to="option_type", required=True),
+            Field("strike_price", "fixed", to="strike", required=True),
+            Field("expiration", "int", to="expiration_ts_us", required=True),
+            Field("open_interest", "fixed"),
+            Field("last_price", "fixed"),
+            Field("bid_price", "fixed"),
+            Field("bid_amount", "fixed", to="bid_qty"),
+            Field("bid_iv", "float"),
+            Field("ask_price", "fixed"),
+            Field("ask_amount", "fixed", to="ask_qty"),
+            Field("ask_iv", "float"),
+            Field("mark_price", "fixed"),
+            Field("mark_iv", "float"),
+            Field("underlying_index", "text"),
+            Field("underlying_price", "fixed"),
+            *(Field(greek, "float") for greek in ("delta", "gamma", "vega", "theta", "rho")),
+        ),
+        derived=(_EVENT_TIME,),
+        rule=rules.INVALID_OPTION_CONTRACT,
+    ),
 )
-"""The Silver table each Tardis data type feeds."""
+
+FORMATS: Final[Mapping[str, FileFormat]] = MappingProxyType({f.data_type: f for f in _FORMATS})
+"""Every Tardis data type Pointline reads, and its format."""
+
+HEADERS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {name: fmt.header for name, fmt in FORMATS.items()}
+)
+"""The CSV header of each data type (derived from :data:`FORMATS`)."""
+
+
+# --------------------------------------------------------------------------- path rules
+
+
+def describe(relative: PurePosixPath) -> PathFacts:
+    """What a path below ``bronze/tardis/`` says: ``type=`` (required), ``date=`` (an
+    invalid date is ignored) and the other ``key=value`` folders (``exchange``,
+    ``symbol``) as extras.
+
+    >>> facts = describe(PurePosixPath("exchange=deribit/type=trades/date=2024-09-29/symbol=X/a"))
+    >>> facts.data_type, str(facts.date), dict(facts.extras)
+    ('trades', '2024-09-29', {'exchange': 'deribit', 'symbol': 'X'})
+    """
+    facts = dict(p.split("=", 1) for p in relative.parts[:-1] if "=" in p)
+    if "type" not in facts:
+        msg = (
+            "cannot tell the data type from the path; expected "
+            "tardis/exchange=<x>/type=<data_type>/date=<YYYY-MM-DD>/symbol=<S>/<file> "
+            "under the bronze root"
+        )
+        raise BadPathError(msg)
+    date = None
+    if "date" in facts:
+        try:
+            date = datetime.date.fromisoformat(facts["date"])
+        except ValueError:
+            date = None
+    extras = {k: v for k, v in facts.items() if k not in {"type", "date"}}
+    return PathFacts(data_type=facts["type"], date=date, extras=extras)
+
+
+def parse(
+    fmt: FileFormat, path: str | Path, *, display_path: str | None = None, block_size: int = 1 << 20
+) -> Source:
+    """The parse step of one Tardis file: its CSV, columns matched by the format's header."""
+    return parse_csv(path, fmt.header, display_path=display_path, block_size=block_size)
+
+
+VENDOR: Final = Vendor(
+    name="tardis",
+    timezone="UTC",
+    formats=FORMATS,
+    describe=describe,
+    parse=parse,
+    normalize=normalize,
+)
+"""Tardis.dev, the first vendor."""

@@ -1,0 +1,158 @@
+"""Recovery: finish what crashed writers left (:func:`repair`) and re-check every live
+file against its Bronze file (:func:`verify`).
+
+A crash at any point of the ingest protocol (:mod:`pointline.ingest`) leaves the lake
+consistent for readers (staged files are hidden; published files are listed by a commit
+or removed by the next writer of the same file). ``repair`` does that cleanup for every
+file at once, without waiting for the next ingest of each.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pointline.bronze import BronzeFileMetadata, sha256_of
+from pointline.chain import Chain
+from pointline.errors import PointlineError
+from pointline.ingest import IngestionResult, bronze_steps, ingest_file, owned_files
+from pointline.lake import Lake
+from pointline.manifest import ManifestEntry
+
+__all__ = ["repair", "verify"]
+
+
+def repair(lake: Lake | str | Path) -> list[IngestionResult]:
+    """Finish what crashed writers left: every ``pending`` file is cleaned up and ingested
+    again from its Bronze file (``failed`` with ``bronze_changed`` if that file is gone or
+    has new content); staging folders and locks of files nobody is writing are removed.
+    Returns the result of every file it ingested again."""
+    the_lake = Lake.at(lake)
+    results = []
+    for entry in the_lake.manifest().entries().values():
+        if entry.status != "pending":
+            continue
+        path = the_lake.bronze_root / entry.bronze_path
+        try:
+            meta = BronzeFileMetadata.from_path(
+                path,
+                bronze_root=the_lake.bronze_root,
+                vendor=entry.vendor,
+                data_type=entry.data_type,
+                vendors=the_lake.vendors,
+            )
+            same = meta.sha256 == entry.file_hash
+        except PointlineError:
+            same = False
+        if same:
+            results.append(ingest_file(meta, lake=the_lake))
+            continue
+        with the_lake.file_lock(entry.file_id) as held:
+            if held:
+                _fail_changed(the_lake, entry)
+    locks = the_lake.locks_dir
+    for stale in sorted(locks.glob("*.lock")) if locks.is_dir() else []:
+        with the_lake.file_lock(stale.stem):
+            pass  # taking it breaks a dead writer's lock; a live writer's is kept
+    for file_id, staged in the_lake.staged():
+        with the_lake.file_lock(file_id) as held:
+            if held:
+                shutil.rmtree(staged, ignore_errors=True)
+    return results
+
+
+def _fail_changed(lake: Lake, entry: ManifestEntry) -> None:
+    """Record a ``pending`` file whose Bronze file is gone or new as ``failed``."""
+    lake.discard_unpublished(entry.file_id, keep=owned_files(entry))
+    failed = entry.replace(
+        status="failed",
+        status_reason="bronze_changed",
+        error_message=f"{entry.bronze_path}: the Bronze file is gone or has new "
+        "content; ingest the new file",
+        silver_files=(),
+        quarantine_files=(),
+        processed_at_ts_us=time.time_ns() // 1000,
+    )
+    lake.manifest().commit([failed])
+    lake.delete(owned_files(entry))
+
+
+def verify(lake: Lake | str | Path, *, sample: int = 200) -> list[str]:
+    """Check every live file against its Bronze file; returns the problems found, each
+    naming the Bronze file.
+
+    For each ``success``/``quarantined`` file: the files it owns exist and no other file
+    of its file_id is visible; its Silver and validation-log ``file_seq`` values are
+    disjoint and together ``1..rows_total``; the counts match the manifest; the Bronze
+    file still has the recorded SHA-256 and row count; and up to ``sample`` rows, compared
+    by ``file_seq``, hold the values the chain computes from Bronze again.
+    """
+    the_lake = Lake.at(lake)
+    problems: list[str] = []
+    for entry in the_lake.manifest().entries().values():
+        if entry.status in {"success", "quarantined"}:
+            problems.extend(
+                f"{entry.bronze_path}: {p}" for p in _verify_one(the_lake, entry, sample)
+            )
+    return problems
+
+
+def _verify_one(lake: Lake, entry: ManifestEntry, sample: int) -> list[str]:
+    problems: list[str] = []
+    owned = set(owned_files(entry))
+    missing = sorted(f for f in owned if not (lake.root / f).is_file())
+    if missing:
+        return [f"owned files are missing: {missing}"]
+    stray = sorted(set(lake.visible_files(entry.file_id)) - owned)
+    if stray:
+        problems.append(f"files not in the manifest are visible: {stray}")
+    silver = _readowned_files(lake, entry.silver_files)
+    quarantined = _readowned_files(lake, entry.quarantine_files, columns=["file_seq"])
+    seqs = [*silver["file_seq"].to_pylist(), *quarantined["file_seq"].to_pylist()]
+    total = entry.rows_total or 0
+    if len(seqs) != len(set(seqs)) or set(seqs) != set(range(1, total + 1)):
+        problems.append(f"file_seq values are not exactly 1..{total} once each")
+    if (silver.num_rows, quarantined.num_rows) != (entry.rows_written, entry.rows_quarantined):
+        problems.append(
+            f"rows on disk {silver.num_rows} + {quarantined.num_rows} differ from the "
+            f"manifest's {entry.rows_written} + {entry.rows_quarantined}"
+        )
+    path = lake.bronze_root / entry.bronze_path
+    if not path.is_file() or sha256_of(path) != entry.file_hash:
+        return [*problems, "the Bronze file is gone or has new content"]
+    meta = BronzeFileMetadata.from_path(
+        path,
+        bronze_root=lake.bronze_root,
+        vendor=entry.vendor,
+        data_type=entry.data_type,
+        vendors=lake.vendors,
+    )
+    recomputed = Chain(bronze_steps(meta, lake=lake)[1]).run().read_all()
+    if recomputed.num_rows != total:
+        problems.append(f"Bronze has {recomputed.num_rows} rows, the manifest says {total}")
+    if silver.num_rows:
+        step = max(1, silver.num_rows // max(sample, 1))
+        picked = silver.take(list(range(0, silver.num_rows, step))[:sample])
+        again = recomputed.take(pc.subtract(picked["file_seq"], 1))
+        problems.extend(
+            f"column {name!r} differs from Bronze in sampled rows"
+            for name in picked.column_names
+            if name in again.column_names
+            and not again[name].cast(picked.schema.field(name).type).equals(picked[name])
+        )
+    return problems
+
+
+def _readowned_files(
+    lake: Lake, files: Sequence[str], columns: list[str] | None = None
+) -> pa.Table:
+    paths = [str(lake.root / f) for f in files]
+    if not paths:
+        return pa.table({"file_seq": pa.array([], pa.int64())})
+    return pa.concat_tables(pq.read_table(p, columns=columns) for p in paths)
