@@ -43,7 +43,7 @@ from pointline.chain import Map, RowFlags
 from pointline.errors import SchemaError
 from pointline.kernels.fixed_point import parse_fixed_point
 from pointline.schemas import get_table_spec
-from pointline.vendors.protocol import Field, FileFormat, ReadFields
+from pointline.vendors.protocol import Field, FileFormat, PathFacts, ReadFields
 
 __all__ = ["MIN_TS_US", "normalize"]
 
@@ -195,9 +195,17 @@ def _output_fields(fmt: FileFormat) -> list[pa.Field[Any]]:
     ]
 
 
-def normalize(fmt: FileFormat, *, name: str = "normalize", now_us: int | None = None) -> Map:
+def normalize(
+    fmt: FileFormat,
+    facts: PathFacts | None = None,
+    *,
+    name: str = "normalize",
+    now_us: int | None = None,
+) -> Map:
     """A step that turns the ``raw:<header>`` text of a file of format ``fmt`` into the
     canonical columns of its Silver table, flagging bad rows (see the module docstring).
+    ``facts`` (what the file's path says; default: only the data type) is handed to the
+    format's derived columns.
 
     ``now_us`` fixes "now" for the ``timestamp_out_of_range`` upper bound (tests); by
     default it is the wall clock as each batch is converted. Raises
@@ -211,6 +219,7 @@ def normalize(fmt: FileFormat, *, name: str = "normalize", now_us: int | None = 
      'is_buyer_maker', 'price', 'qty']
     """
     produces = _output_fields(fmt)
+    path_facts = facts if facts is not None else PathFacts(data_type=fmt.data_type)
     times = [f.header for f in fmt.fields if f.kind == "ts_us"]
 
     def convert(batch: pa.RecordBatch, flags: RowFlags) -> dict[str, Array]:
@@ -227,7 +236,7 @@ def normalize(fmt: FileFormat, *, name: str = "normalize", now_us: int | None = 
             if (column := field.column) is not None
         }
         # 2. Columns computed from several fields (they may flag rows).
-        read = ReadFields(values, present, batch.num_rows)
+        read = ReadFields(values, present, batch.num_rows, path_facts)
         for derived in fmt.derived:
             columns.update(derived.fn(read, flags))
         # 3. Times outside [2000-01-01, now + 2 days].

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pointline.errors import PointlineError
-from pointline.vendors.protocol import VendorRegistry
+from pointline.vendors.protocol import PathFacts, VendorRegistry
 from pointline.vendors.registry import DEFAULT_VENDORS
 
 __all__ = [
@@ -150,6 +150,11 @@ class BronzeFileMetadata:
             date=date,
             extras=extras,
         )
+
+    @property
+    def facts(self) -> PathFacts:
+        """What the file's path says (data type, date, extras)."""
+        return PathFacts(data_type=self.data_type, date=self.date, extras=self.extras)
 
     @property
     def identity(self) -> tuple[str, str, str, str]:

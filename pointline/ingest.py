@@ -166,7 +166,7 @@ def bronze_steps(
         display_path=meta.bronze_path,
         block_size=block_size,
     )
-    return fmt, [parse, vendor.normalize(fmt)]
+    return fmt, [parse, vendor.normalize(fmt, meta.facts)]
 
 
 def build_chain(

@@ -101,13 +101,24 @@ class Field:
 
 
 @dataclass(frozen=True, slots=True)
+class PathFacts:
+    """What a Bronze path says about its file (never used to read row values): the data
+    type, the date, and other facts such as ``exchange`` and ``symbol``."""
+
+    data_type: str
+    date: datetime.date | None = None
+    extras: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class ReadFields:
     """A batch's vendor fields after reading: typed ``values`` and where cells held text
-    (``present``), both by header; ``n`` rows."""
+    (``present``), both by header; ``n`` rows; ``facts``, what the file's path says."""
 
     values: Mapping[str, Array]
     present: Mapping[str, BoolMask]
     n: int
+    facts: PathFacts
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,15 +169,6 @@ class FileFormat:
         return mapped + tuple(c for d in self.derived for c in d.columns)
 
 
-@dataclass(frozen=True, slots=True)
-class PathFacts:
-    """What a Bronze path says about its file (never used to read row values)."""
-
-    data_type: str
-    date: datetime.date | None = None
-    extras: Mapping[str, str] = field(default_factory=dict)
-
-
 @dataclass(frozen=True, kw_only=True)
 class Vendor:
     """A vendor's format facts and its two operators (see the module docstring).
@@ -174,8 +176,8 @@ class Vendor:
     ``describe(relative)`` gets the path below ``bronze/<name>/`` and raises
     :class:`BadPathError` when the path does not follow the vendor's rules.
     ``parse(fmt, path, display_path=..., block_size=...)`` returns the source of one file;
-    ``normalize(fmt)`` the step that turns its ``raw:<header>`` strings into canonical
-    columns and flags bad rows.
+    ``normalize(fmt, facts)`` the step that turns its ``raw:<header>`` strings into
+    canonical columns and flags bad rows (``facts``: what the file's path says).
     """
 
     name: str
@@ -183,7 +185,7 @@ class Vendor:
     formats: Mapping[str, FileFormat]
     describe: Callable[[PurePosixPath], PathFacts]
     parse: Callable[..., Source]
-    normalize: Callable[[FileFormat], Operator]
+    normalize: Callable[[FileFormat, PathFacts], Operator]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "formats", MappingProxyType(dict(self.formats)))
