@@ -18,8 +18,8 @@ How a file is read:
   ``string``; an empty cell (quoted or not) becomes null and no other text does (``NA``,
   ``null`` and ``nan`` stay text);
 - a row with the wrong number of fields is not dropped: it comes out in file order, with
-  null fields, its text in ``_raw_line`` and the flag ``<name>.malformed_row``, so that
-  every data row appears exactly once and the accounting holds;
+  null fields, its text in ``_raw_line`` and the flag ``<name>.unparseable_value`` (no
+  field), so that every data row appears exactly once and the accounting holds;
 - a blank line is not a data row: it gets no ``file_seq`` and does not appear (this is
   what pyarrow does too: its row numbers skip blank lines);
 - a zero-byte file, an empty gzip (Tardis's "no data") and a header-only file give no
@@ -43,7 +43,7 @@ file and, when known, the row and field. It may be raised on the first read or m
 >>> table["raw:price"].to_pylist(), table["file_seq"].to_pylist()
 (['8531.5', None], [1, 2])
 >>> table["_raw_line"].to_pylist(), table["_pl_flag"].to_pylist()
-([None, 'bitmex,XBTUSD,1,2'], [None, 'parse.malformed_row'])
+([None, 'bitmex,XBTUSD,1,2'], [None, 'parse.unparseable_value'])
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ import re
 from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Final, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -61,6 +61,7 @@ import pyarrow.csv as pacsv
 
 from operators.columns import FILE_SEQ, RAW_LINE, raw
 from pointline.chain import FLAG_FIELD, RowFlags, Source
+from pointline.codes import FileReason
 from pointline.errors import PointlineError
 
 __all__ = [
@@ -71,8 +72,9 @@ __all__ = [
     "parse_schema",
 ]
 
-MALFORMED_ROW = "malformed_row"
-"""The rule name of a row with the wrong number of fields."""
+MALFORMED_ROW: Final = "unparseable_value"
+"""The rule a row with the wrong number of fields is quarantined under (no field: the
+whole row cannot be read; its text is kept in ``_raw_line``)."""
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
@@ -87,13 +89,13 @@ class ParseError(PointlineError, ValueError):
     problem: the file is ``failed``, not quarantined row by row). ``file`` names it;
     ``row`` (the data row, as ``file_seq`` counts) and ``field`` are set when known."""
 
-    reason = "unreadable_file"
+    reason: ClassVar[FileReason] = "unreadable_file"
 
 
 class MissingColumnsError(ParseError):
     """The header lacks a column the data type requires."""
 
-    reason = "missing_columns"
+    reason: ClassVar[FileReason] = "missing_columns"
 
 
 def parse_schema(header: Sequence[str]) -> pa.Schema:

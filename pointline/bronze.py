@@ -15,7 +15,9 @@ import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
+from pointline.codes import FileReason
 from pointline.errors import PointlineError
 from pointline.vendors.protocol import PathFacts, VendorRegistry
 from pointline.vendors.registry import DEFAULT_VENDORS
@@ -39,7 +41,7 @@ class BronzeError(PointlineError, ValueError):
 class BronzeChangedError(BronzeError):
     """The Bronze file on disk is no longer the one its metadata describes."""
 
-    reason = "bronze_changed"
+    reason: ClassVar[FileReason] = "bronze_changed"
 
 
 def is_hidden(parts: Sequence[str]) -> bool:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pointline.codes import FileReason
+
 __all__ = [
     "ChainError",
     "PointlineError",
@@ -28,7 +30,7 @@ class PointlineError(Exception):
     ``reason`` is the machine-readable code a failed file records as ``status_reason``.
     """
 
-    reason: ClassVar[str] = "ingest_error"
+    reason: ClassVar[FileReason] = "ingest_error"
 
     def __init__(
         self,
@@ -84,7 +86,7 @@ class UnknownTableError(PointlineError, LookupError):
 class UnknownExchangeError(PointlineError, LookupError):
     """An exchange id that the exchange registry does not know."""
 
-    reason = "unknown_exchange"
+    reason: ClassVar[FileReason] = "unknown_exchange"
 
 
 class ChainError(PointlineError, ValueError):

@@ -47,11 +47,12 @@ from operators.silver_sink import SilverSink, StatsSink
 from operators.tz_partition import tz_partition
 from pointline.bronze import BronzeFileMetadata
 from pointline.chain import Chain, CountingSink, Drained, Operator, Sink, Split, drain
+from pointline.codes import FileReason, FileStatus
 from pointline.errors import PointlineError
 from pointline.faults import fault
 from pointline.lake import Lake
 from pointline.manifest import ManifestEntry, file_id_for
-from pointline.schemas import FileStatus, get_table_spec
+from pointline.schemas import get_table_spec
 from pointline.vendors.protocol import FileFormat
 
 __all__ = [
@@ -99,7 +100,7 @@ class IngestionResult:
     rows_total: int = 0
     rows_written: int = 0
     rows_quarantined: int = 0
-    status_reason: str | None = None
+    status_reason: FileReason | None = None
     error_message: str | None = None
     trading_date_min: date | None = None
     trading_date_max: date | None = None
@@ -201,10 +202,10 @@ def build_chain(
     )
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException) -> FileReason:
     """The ``status_reason`` of a failed file: the most specific Pointline error's code."""
     cause: BaseException | None = exc
-    reason = "ingest_error"
+    reason: FileReason = "ingest_error"
     while cause is not None:
         if isinstance(cause, PointlineError) and cause.reason != PointlineError.reason:
             reason = cause.reason

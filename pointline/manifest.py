@@ -49,6 +49,7 @@ from typing import Any, Final
 import pyarrow as pa
 from pyarrow import ipc
 
+from pointline.codes import FileReason
 from pointline.errors import PointlineError
 from pointline.faults import fault
 from pointline.schemas.control import FILE_STATUSES, INGEST_MANIFEST, FileStatus
@@ -107,7 +108,7 @@ class ManifestEntry:
     file_hash: str
     table_name: str
     status: FileStatus
-    status_reason: str | None = None
+    status_reason: FileReason | None = None
     error_message: str | None = None
     rows_total: int | None = None
     rows_written: int | None = None

@@ -514,10 +514,10 @@ def test_first_flag_wins(
 def test_rows_flagged_by_parse_keep_their_flag_and_get_null_values() -> None:
     malformed = {raw(h): None for h in HEADERS["trades"]} | {
         RAW_LINE: "bitmex,XBTUSD,1,2",
-        FLAG_COLUMN: "parse.malformed_row",
+        FLAG_COLUMN: "parse.unparseable_value",
     }
     table = run("trades", [row("trades"), malformed, row("trades")])
-    assert flags_of(table) == [None, ("parse", "malformed_row", None), None]
+    assert flags_of(table) == [None, ("parse", "unparseable_value", None), None]
     assert canonical(table, "exchange", "price", "ts_event_us")[1] == {
         "exchange": None,
         "price": None,

@@ -261,7 +261,11 @@ def test_malformed_rows_any_block_size(tmp_path: Path, block_size: int) -> None:
     for seq in range(1, 2_001):
         i = seq - 1
         if seq in bad:
-            assert (symbols[i], raw_lines[i], flags[i]) == (None, bad[seq], "parse.malformed_row")
+            assert (symbols[i], raw_lines[i], flags[i]) == (
+                None,
+                bad[seq],
+                "parse.unparseable_value",
+            )
         else:
             assert (symbols[i], raw_lines[i], flags[i]) == (f"S{seq}", None, None)
 

@@ -113,3 +113,22 @@ def test_an_installed_plugin_is_found_by_the_cli(tmp_path: Path) -> None:
         2,
         1,
     )
+
+
+def test_built_in_rules_use_the_one_vocabulary() -> None:
+    from operators import rules
+    from operators.parse import MALFORMED_ROW
+    from pointline.codes import ROW_REASONS
+    from pointline.kernels.pit import MISSING_COVERAGE
+    from pointline.vendors import Rule
+
+    names = {value.name for value in vars(rules).values() if isinstance(value, Rule)}
+    assert names == {
+        "invalid_trade",
+        "invalid_liquidation",
+        "invalid_quote",
+        "invalid_book_update",
+        "invalid_mark_price",
+        "invalid_option_contract",
+    }
+    assert names | {MALFORMED_ROW, MISSING_COVERAGE} <= set(ROW_REASONS)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
-
 import pyarrow as pa
 
+from pointline.codes import FILE_STATUSES, FileStatus
 from pointline.schemas.spec import ColumnSpec, TableSpec
 
 __all__ = [
@@ -14,19 +13,6 @@ __all__ = [
     "VALIDATION_LOG",
     "FileStatus",
 ]
-
-FileStatus = Literal["pending", "success", "failed", "quarantined", "superseded"]
-"""pending: work started, not finished; success: every row landed or some were quarantined;
-failed: a file-level problem, nothing landed; quarantined: every row was quarantined;
-superseded: new content at the same bronze path replaced this file."""
-
-FILE_STATUSES: Final[tuple[FileStatus, ...]] = (
-    "pending",
-    "success",
-    "failed",
-    "quarantined",
-    "superseded",
-)
 
 
 def _col(name: str, dtype: pa.DataType, description: str, *, nullable: bool = False) -> ColumnSpec:

@@ -27,13 +27,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
-from typing import Any, Final, Literal, TypeAlias
+from typing import Any, ClassVar, Final, Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
 from pointline.chain import Operator, RowFlags, Source
+from pointline.codes import FileReason
 from pointline.errors import PointlineError
 
 __all__ = [
@@ -68,19 +69,19 @@ SAME: Final = "\x00same"
 class UnknownVendorError(PointlineError, LookupError):
     """No registered vendor has this name (the first folder under ``bronze/``)."""
 
-    reason = "bad_path"
+    reason: ClassVar[FileReason] = "bad_path"
 
 
 class BadPathError(PointlineError, ValueError):
     """A Bronze path that does not follow its vendor's path rules."""
 
-    reason = "bad_path"
+    reason: ClassVar[FileReason] = "bad_path"
 
 
 class UnsupportedDataTypeError(PointlineError, LookupError):
     """A data type its vendor does not ship (or Pointline cannot read yet)."""
 
-    reason = "unsupported_data_type"
+    reason: ClassVar[FileReason] = "unsupported_data_type"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,94 @@
+"""Status and reason codes: the one vocabulary every module and vendor uses.
+
+File statuses and file reasons are closed (``Literal``); row reasons are the built-in
+rules' codes (docs/contracts.md sections 7 and 8): a custom step may flag rows under a
+code of its own, which lands in the validation log like any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final, Literal, get_args
+
+__all__ = [
+    "FILE_REASONS",
+    "FILE_STATUSES",
+    "ROW_REASONS",
+    "FileReason",
+    "FileStatus",
+    "RowReason",
+]
+
+FileStatus = Literal["pending", "success", "failed", "quarantined", "superseded"]
+"""pending: work started, not finished; success: every row landed or some were quarantined;
+failed: a file-level problem, nothing landed; quarantined: every row was quarantined;
+superseded: new content at the same bronze path replaced this file."""
+
+FILE_STATUSES: Final[tuple[FileStatus, ...]] = get_args(FileStatus)
+
+FileReason = Literal[
+    "bad_path",
+    "unsupported_data_type",
+    "unknown_exchange",
+    "missing_columns",
+    "unreadable_file",
+    "bronze_changed",
+    "bronze_conflict",
+    "duplicate_content",
+    "in_progress",
+    "ingest_error",
+]
+"""Why a file is ``failed`` (or was skipped): its ``status_reason``."""
+
+FILE_REASONS: Final[Mapping[FileReason, str]] = MappingProxyType(
+    {
+        "bad_path": "the path does not follow its vendor's rules, or names no known vendor",
+        "unsupported_data_type": "the vendor does not ship this data type, or it has no table",
+        "unknown_exchange": "an exchange with no time zone (no registration, no vendor zone)",
+        "missing_columns": "the header lacks a column the data type needs",
+        "unreadable_file": "not valid gzip, CSV or UTF-8 text",
+        "bronze_changed": "the Bronze file changed during the run, or is gone",
+        "bronze_conflict": "a Bronze target exists with other content (never overwritten)",
+        "duplicate_content": "the same bytes are live under another Bronze path",
+        "in_progress": "skipped: another live process is ingesting the file",
+        "ingest_error": "anything else; the error text says what",
+    }
+)
+"""Every file reason and its meaning."""
+
+RowReason = Literal[
+    "invalid_trade",
+    "invalid_quote",
+    "invalid_book_update",
+    "invalid_liquidation",
+    "invalid_mark_price",
+    "invalid_option_contract",
+    "exchange_mismatch",
+    "missing_field",
+    "unparseable_value",
+    "inexact_value",
+    "value_out_of_range",
+    "timestamp_out_of_range",
+    "missing_pit_symbol_coverage",
+]
+"""Why a built-in step quarantined a row: its ``rule_name`` in the validation log."""
+
+ROW_REASONS: Final[Mapping[RowReason, str]] = MappingProxyType(
+    {
+        "invalid_trade": "trades: side not buy/sell/unknown, or price or qty <= 0",
+        "invalid_quote": "quotes: a price <= 0, a qty < 0, bid > ask, or both sides empty",
+        "invalid_book_update": "orderbook_updates: bad side, price <= 0, qty < 0, no is_snapshot",
+        "invalid_liquidation": "liquidations: side not buy/sell, or price or qty <= 0",
+        "invalid_mark_price": "derivative_ticker: mark_price missing or <= 0",
+        "invalid_option_contract": "options_chain: type not call/put, strike or expiration <= 0",
+        "exchange_mismatch": "the row's exchange differs from its Bronze path's",
+        "missing_field": "a required field is empty",
+        "unparseable_value": "a field (or the whole row) cannot be read as its type",
+        "inexact_value": "a decimal needs more fractional digits than the type holds",
+        "value_out_of_range": "a number does not fit its type",
+        "timestamp_out_of_range": "a time before 2000-01-01 or too far in the future",
+        "missing_pit_symbol_coverage": "no dim_symbol window covers the row's event time",
+    }
+)
+"""Every built-in row reason and its meaning."""
