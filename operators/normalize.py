@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from operators.columns import raw
+from pointline.arrays import numpy_mask
 from pointline.chain import Map, RowFlags
 from pointline.errors import SchemaError
 from pointline.kernels.fixed_point import parse_fixed_point
@@ -75,17 +76,11 @@ def _present(text: Array) -> BoolMask:
     return _lengths(text) > 0
 
 
-def _numpy_mask(mask: Array) -> BoolMask:
-    """A boolean array as numpy, null counting as false."""
-    filled: Array = mask.fill_null(False)
-    return np.asarray(filled.to_numpy(zero_copy_only=False), dtype=np.bool_)
-
-
 def _outside(ts: Array, low: int, high: int) -> BoolMask:
     """True where ``ts`` is present and outside ``[low, high]``."""
     below: Array = pc.less(ts, pa.scalar(low, pa.int64()))
     above: Array = pc.greater(ts, pa.scalar(high, pa.int64()))
-    return _numpy_mask(below) | _numpy_mask(above)
+    return numpy_mask(below) | numpy_mask(above)
 
 
 def _with_validity(values: Array, valid: BoolMask) -> Array:
@@ -104,12 +99,7 @@ def _parse_int(text: Array, present: BoolMask) -> tuple[Array, BoolMask, BoolMas
     (a sign, 19+ digits) goes through the exact fixed-point kernel at scale 0.
     """
     n = len(text)
-    simple = (
-        pc.ascii_is_decimal(text).fill_null(False).to_numpy(zero_copy_only=False)
-        & (_lengths(text) <= _INT_DIGITS)
-        & present
-    )
-    simple = np.asarray(simple, dtype=np.bool_)
+    simple = numpy_mask(pc.ascii_is_decimal(text)) & (_lengths(text) <= _INT_DIGITS) & present
     no_flags = np.zeros(n, dtype=np.bool_)
     if bool((simple == present).all()) and text.null_count == n - int(simple.sum()):
         # The usual case: every cell is null or a short digit string.
@@ -118,10 +108,7 @@ def _parse_int(text: Array, present: BoolMask) -> tuple[Array, BoolMask, BoolMas
     rest = present & ~simple
     if not rest.any():
         return values, no_flags, no_flags
-    integer = np.asarray(
-        pc.match_substring_regex(text, _INT_TEXT).fill_null(False).to_numpy(zero_copy_only=False),
-        dtype=np.bool_,
-    )
+    integer = numpy_mask(pc.match_substring_regex(text, _INT_TEXT))
     unparseable = rest & ~integer
     long_rows = rest & integer
     out_of_range = no_flags
@@ -134,10 +121,7 @@ def _parse_int(text: Array, present: BoolMask) -> tuple[Array, BoolMask, BoolMas
 
 def _parse_float(text: Array, present: BoolMask) -> tuple[Array, BoolMask]:
     """Decimal text to float64 (rates, vols, greeks): values and unparseable."""
-    number = np.asarray(
-        pc.match_substring_regex(text, _FLOAT_TEXT).fill_null(False).to_numpy(zero_copy_only=False),
-        dtype=np.bool_,
-    )
+    number = numpy_mask(pc.match_substring_regex(text, _FLOAT_TEXT))
     good = present & number
     return pc.cast(_with_validity(text, good), pa.float64()), present & ~number
 

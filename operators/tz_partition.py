@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pointline.arrays import numpy_mask
 from pointline.chain import Map, RowFlags
 from pointline.exchanges import DEFAULT_EXCHANGES, ExchangeRegistry
 from pointline.kernels.trading_date import local_dates
@@ -31,11 +32,9 @@ def tz_partition(
         n = batch.num_rows
         usable = ~flags.mask()
         ts_column = batch["ts_event_us"]
-        usable &= np.asarray(pc.is_valid(ts_column).to_numpy(zero_copy_only=False), dtype=bool)
+        usable &= numpy_mask(pc.is_valid(ts_column))
         exchange_column = batch["exchange"]
-        usable &= np.asarray(
-            pc.is_valid(exchange_column).to_numpy(zero_copy_only=False), dtype=bool
-        )
+        usable &= numpy_mask(pc.is_valid(exchange_column))
         days = np.zeros(n, dtype=np.int32)
         if usable.any():
             ts = ts_column.fill_null(0).to_numpy(zero_copy_only=False)
