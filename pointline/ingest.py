@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import date
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, Final, TypeAlias
 
 import pyarrow as pa
 
@@ -119,24 +119,21 @@ class IngestionResult:
     @classmethod
     def of_entry(cls, entry: ManifestEntry, **changes: Any) -> IngestionResult:
         """The result that ``entry`` records (a skipped file reports its last outcome)."""
-        return cls(
-            status=entry.status,
-            file_id=entry.file_id,
-            bronze_path=entry.bronze_path,
-            table_name=entry.table_name,
-            rows_total=entry.rows_total or 0,
-            rows_written=entry.rows_written or 0,
-            rows_quarantined=entry.rows_quarantined or 0,
-            status_reason=entry.status_reason,
-            error_message=entry.error_message,
-            trading_date_min=entry.trading_date_min,
-            trading_date_max=entry.trading_date_max,
-            ts_event_min_us=entry.ts_event_min_us,
-            ts_event_max_us=entry.ts_event_max_us,
-        ).replace(**changes)
+        values = {name: getattr(entry, name) for name in _SHARED_FIELDS}
+        values.update({name: values[name] or 0 for name in _COUNTS})
+        return cls(**values).replace(**changes)
 
     def replace(self, **changes: Any) -> IngestionResult:
         return dataclasses.replace(self, **changes)
+
+
+_SHARED_FIELDS: Final = tuple(
+    f.name
+    for f in dataclasses.fields(IngestionResult)
+    if f.name in {g.name for g in dataclasses.fields(ManifestEntry)}
+)
+"""What a result and a manifest entry both record, under the same names."""
+_COUNTS: Final = ("rows_total", "rows_written", "rows_quarantined")
 
 
 def _now_us() -> int:
@@ -224,23 +221,14 @@ def _entry(
     """The manifest entry that records ``result`` for ``meta``: the one mapping from a
     result to an entry. Owned files default to the previous entry's."""
     now = _now_us()
+    recorded: dict[str, Any] = {name: getattr(result, name) for name in _SHARED_FIELDS}
+    if result.status == "pending":  # nothing is known yet
+        recorded.update(dict.fromkeys(_COUNTS))
     return ManifestEntry(
-        file_id=result.file_id,
+        **recorded,
         vendor=meta.vendor,
         data_type=meta.data_type,
-        bronze_path=meta.bronze_path,
         file_hash=meta.sha256,
-        table_name=result.table_name,
-        status=result.status,
-        status_reason=result.status_reason,
-        error_message=result.error_message,
-        rows_total=None if result.status == "pending" else result.rows_total,
-        rows_written=None if result.status == "pending" else result.rows_written,
-        rows_quarantined=None if result.status == "pending" else result.rows_quarantined,
-        trading_date_min=result.trading_date_min,
-        trading_date_max=result.trading_date_max,
-        ts_event_min_us=result.ts_event_min_us,
-        ts_event_max_us=result.ts_event_max_us,
         file_size_bytes=meta.file_size_bytes,
         last_modified_ts_us=meta.last_modified_ts_us,
         created_at_ts_us=previous.created_at_ts_us if previous else now,

@@ -38,15 +38,8 @@ def repair(lake: Lake | str | Path) -> list[IngestionResult]:
     for entry in the_lake.manifest().entries().values():
         if entry.status != "pending":
             continue
-        path = the_lake.bronze_root / entry.bronze_path
         try:
-            meta = BronzeFileMetadata.from_path(
-                path,
-                bronze_root=the_lake.bronze_root,
-                vendor=entry.vendor,
-                data_type=entry.data_type,
-                vendors=the_lake.vendors,
-            )
+            meta = _meta_of(the_lake, entry)
             same = meta.sha256 == entry.file_hash
         except PointlineError:
             same = False
@@ -65,6 +58,17 @@ def repair(lake: Lake | str | Path) -> list[IngestionResult]:
             if held:
                 shutil.rmtree(staged, ignore_errors=True)
     return results
+
+
+def _meta_of(lake: Lake, entry: ManifestEntry) -> BronzeFileMetadata:
+    """The metadata of an entry's Bronze file as it is on disk now."""
+    return BronzeFileMetadata.from_path(
+        lake.bronze_root / entry.bronze_path,
+        bronze_root=lake.bronze_root,
+        vendor=entry.vendor,
+        data_type=entry.data_type,
+        vendors=lake.vendors,
+    )
 
 
 def _fail_changed(lake: Lake, entry: ManifestEntry) -> None:
@@ -126,13 +130,7 @@ def _verify_one(lake: Lake, entry: ManifestEntry, sample: int) -> list[str]:
     path = lake.bronze_root / entry.bronze_path
     if not path.is_file() or sha256_of(path) != entry.file_hash:
         return [*problems, "the Bronze file is gone or has new content"]
-    meta = BronzeFileMetadata.from_path(
-        path,
-        bronze_root=lake.bronze_root,
-        vendor=entry.vendor,
-        data_type=entry.data_type,
-        vendors=lake.vendors,
-    )
+    meta = _meta_of(lake, entry)
     recomputed = Chain(bronze_steps(meta, lake=lake)[1]).run().read_all()
     if recomputed.num_rows != total:
         problems.append(f"Bronze has {recomputed.num_rows} rows, the manifest says {total}")
