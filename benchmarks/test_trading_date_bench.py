@@ -4,7 +4,7 @@ Input: ``bench_rows`` sorted-ish timestamps spread over 2024 (sorted, then jitte
 a second, the way exchange times sit in a receive-ordered Tardis file). The array path is
 timed for a zone without transitions (UTC), one without DST since 1991 (Asia/Shanghai) and
 one with two transitions inside the year (America/New_York). The reference is per-row
-Python ``zoneinfo`` on a small slice, the approach CONTRACTS section 6 rules out.
+Python ``zoneinfo`` on a small slice, the approach docs/contracts.md section 6 rules out.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""pit_join: the ``symbol_id`` valid at each row's event time (CONTRACTS section 5).
+"""pit_join: the ``symbol_id`` valid at each row's event time (docs/contracts.md section 5).
 
 Rows no dim_symbol window covers are flagged ``missing_pit_symbol_coverage`` (field
 ``symbol``) and go to the quarantine; they never get a guessed id.

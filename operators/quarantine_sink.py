@@ -1,4 +1,4 @@
-"""The quarantine sink: flagged rows to the validation log (CONTRACTS section 8).
+"""The quarantine sink: flagged rows to the validation log (docs/contracts.md section 8).
 
 It is the side output of the quarantine split: each flagged batch becomes validation-log
 rows with the reason, the step, the field to blame and its value as written, and the raw

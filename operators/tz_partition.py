@@ -1,4 +1,4 @@
-"""tz_partition: the exchange-local ``trading_date`` of every row (CONTRACTS section 6).
+"""tz_partition: the exchange-local ``trading_date`` of every row (docs/contracts.md section 6).
 
 The date comes from ``ts_event_us`` and the exchange's time zone in the exchange registry,
 computed per batch with the vectorised transition-table kernel. An exchange the registry

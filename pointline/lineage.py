@@ -2,7 +2,7 @@
 
 ``file_id`` is the manifest's id of the Bronze file; ``file_seq`` is the 1-based data-row
 number inside it, fixed at parse time, so it does not depend on batch size and a row can
-be traced back to its Bronze line (CONTRACTS section 7).
+be traced back to its Bronze line (docs/contracts.md section 7).
 """
 
 from __future__ import annotations

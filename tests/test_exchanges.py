@@ -15,7 +15,7 @@ from pointline.exchanges import (
     ExchangeRegistry,
 )
 
-# The ids CONTRACTS section 6 names explicitly.
+# The ids docs/contracts.md section 6 names explicitly.
 CONTRACT_IDS = (
     "binance",
     "binance-futures",

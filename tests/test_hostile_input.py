@@ -3,7 +3,7 @@ nothing.
 
 Each case asserts its outcome (a quarantined row with its ``rule_name`` and field, or a
 ``failed`` file whose ``error_message`` names the file and, where it applies, the row and
-field) and the accounting invariant (CONTRACTS section 7): the file's ``file_seq`` values
+field) and the accounting invariant (docs/contracts.md section 7): the file's ``file_seq`` values
 in Silver and in ``silver/validation_log`` are disjoint and together exactly
 ``1..rows_total``; a failed file has no rows of its ``file_id`` anywhere.
 """

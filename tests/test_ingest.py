@@ -2,7 +2,7 @@
 
 Every ingest in this file is followed by :func:`assert_accounting`: the file's ``file_seq``
 values in Silver and in the validation log are disjoint and together exactly
-``1..rows_total`` (CONTRACTS section 7).
+``1..rows_total`` (docs/contracts.md section 7).
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Vectorised trading date: UTC microseconds to the exchange's local date (CONTRACTS 6).
+"""Vectorised trading date: UTC microseconds to the exchange's local date.
+
+docs/contracts.md section 6.
 
 The trading date of an event is the calendar date of ``ts_event_us`` in the exchange's
 time zone, shifted by the exchange's session roll. It is computed over whole arrays with

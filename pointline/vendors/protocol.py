@@ -58,7 +58,7 @@ BoolMask: TypeAlias = npt.NDArray[np.bool_]
 
 Kind = Literal["lower", "text", "fixed", "int", "ts_us", "float", "bool"]
 """How a vendor field's text is read: ``lower`` trimmed and lower-cased text; ``text``
-trimmed text; ``fixed`` an exact decimal (CONTRACTS section 3); ``int`` an int64; ``ts_us``
+trimmed text; ``fixed`` an exact decimal (docs/contracts.md section 3); ``int`` an int64; ``ts_us``
 an int64 of microseconds since the epoch, range-checked (``timestamp_out_of_range``);
 ``float`` a float64 (rates, vols, greeks); ``bool`` ``true``/``false``."""
 
@@ -134,7 +134,8 @@ class Derived:
 @dataclass(frozen=True, slots=True)
 class Rule:
     """A table's own row rule: ``invalid`` marks (true) the rows that break it, reading the
-    canonical columns; they are quarantined under the reason ``name`` (CONTRACTS section 8)."""
+    canonical columns; they are quarantined under the reason ``name`` (docs/contracts.md
+    section 8)."""
 
     name: str
     invalid: Callable[[Mapping[str, Array]], Array]
