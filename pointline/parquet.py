@@ -2,8 +2,8 @@
 
 ``pyarrow.dataset.write_dataset`` keeps up to 8 Mi rows in flight and cannot be told
 otherwise (measured: ~0.7 GiB at 10M rows); writing each small batch as its own row group
-makes files larger and slower to read. This writer buffers batches until ``row_group_rows`` rows, then writes
-them as one row group, encoded on a background thread with at most two row groups
+makes files larger and slower to read. This writer buffers batches until ``row_group_rows``
+rows, then writes them as one row group, encoded on a background thread with at most two row groups
 waiting: memory is bounded by three row groups per open file.
 """
 
