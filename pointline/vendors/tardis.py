@@ -45,6 +45,7 @@ from pointline.vendors.protocol import (
     FileFormat,
     PathFacts,
     ReadFields,
+    Rule,
     Vendor,
 )
 
@@ -141,8 +142,8 @@ def book_snapshot_header(depth: int) -> tuple[str, ...]:
     return (*(f.header for f in _PREFIX), *levels)
 
 
-def _trade_like(data_type: str, id_column: str, rule: Any) -> FileFormat:
-    derived = (_EVENT_TIME, Derived(("is_buyer_maker",), _is_buyer_maker))
+def _trade_like(data_type: str, id_column: str, rule: Rule, *extra: Derived) -> FileFormat:
+    """trades and liquidations: the same header; ``extra`` derived columns beyond the time."""
     return FileFormat(
         data_type=data_type,
         table=data_type,
@@ -153,7 +154,7 @@ def _trade_like(data_type: str, id_column: str, rule: Any) -> FileFormat:
             Field("price", "fixed", required=True),
             Field("amount", "fixed", to="qty", required=True),
         ),
-        derived=derived if data_type == "trades" else derived[:1],
+        derived=(_EVENT_TIME, *extra),
         rule=rule,
     )
 
@@ -169,7 +170,9 @@ def _book_snapshot(depth: int) -> FileFormat:
 
 
 _FORMATS: Final = (
-    _trade_like("trades", "trade_id", rules.INVALID_TRADE),
+    _trade_like(
+        "trades", "trade_id", rules.INVALID_TRADE, Derived(("is_buyer_maker",), _is_buyer_maker)
+    ),
     _trade_like("liquidations", "liquidation_id", rules.INVALID_LIQUIDATION),
     FileFormat(
         data_type="quotes",
