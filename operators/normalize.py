@@ -17,21 +17,25 @@ Row rules (docs/contracts.md section 8), in the order they are applied (the firs
 wins):
 
 1. field by field, in header order: a required field empty -> ``missing_field``, text that
-   is not a number -> ``unparseable_value``, a scaled value outside int64 ->
-   ``value_out_of_range`` (flag field = the vendor header name);
+   is not a number -> ``unparseable_value``, a decimal with a non-zero digit past the 18th
+   fractional place -> ``inexact_value``, a number that does not fit its type (a decimal:
+   magnitude >= 10^20) -> ``value_out_of_range`` (flag field = the vendor header name);
 2. the derived columns, which may flag rows themselves (Tardis: a row with neither time is
    ``missing_field``);
-3. every ``ts_us`` field outside ``[2000-01-01, now + 2 days]`` ->
-   ``timestamp_out_of_range`` (flag field = its header);
-4. the table's own rule (``invalid_trade``, ``invalid_quote``, ...), without a field.
+3. the row's ``exchange`` differs from the one the file's path names ->
+   ``exchange_mismatch`` (flag field ``exchange``; only when the path names one);
+4. every ``ts_us`` field before 2000-01-01 or more than 2 days after the file's date
+   (:func:`latest_ts_us`) -> ``timestamp_out_of_range`` (flag field = its header); the
+   bound never reads the wall clock, so a rebuild gives the same bytes;
+5. the table's own rule (``invalid_trade``, ``invalid_quote``, ...), without a field.
 
 Everything is vectorised per batch with pyarrow.compute and numpy; no Python runs per row.
 """
 
 from __future__ import annotations
 
-import time
-from typing import Any, Final, TypeAlias
+import datetime
+from typing import Any, Final, TypeAlias, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -42,18 +46,23 @@ from operators.columns import raw
 from pointline.arrays import numpy_mask
 from pointline.chain import Map, RowFlags
 from pointline.errors import SchemaError
-from pointline.kernels.fixed_point import parse_fixed_point
+from pointline.kernels.decimal import parse_decimal
 from pointline.schemas import get_table_spec
 from pointline.vendors.protocol import Field, FileFormat, PathFacts, ReadFields
 
-__all__ = ["MIN_TS_US", "normalize"]
+__all__ = ["MIN_TS_US", "latest_ts_us", "normalize"]
 
 Array: TypeAlias = "pa.Array[Any]"
 BoolMask: TypeAlias = npt.NDArray[np.bool_]
 
 MIN_TS_US: Final = 946_684_800_000_000
 """2000-01-01T00:00:00Z: the earliest accepted event or receive time."""
-_FUTURE_SLACK_US: Final = 2 * 86_400 * 1_000_000
+_UNDATED_END: Final = datetime.date(2100, 1, 1)
+_SLACK_DAYS: Final = 2
+_EPOCH: Final = datetime.date(1970, 1, 1)
+_US_PER_DAY: Final = 86_400 * 1_000_000
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
 _INT_DIGITS: Final = 18  # any string of at most 18 decimal digits fits in int64
 _INT_TEXT: Final = r"^[+-]?[0-9]+$"
 _FLOAT_TEXT: Final = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
@@ -96,7 +105,7 @@ def _parse_int(text: Array, present: BoolMask) -> tuple[Array, BoolMask, BoolMas
 
     Short digit strings (the usual case) are cast by Arrow; only after checking them,
     because Arrow's cast also takes ``0x10``. Anything else that looks like an integer
-    (a sign, 19+ digits) goes through the exact fixed-point kernel at scale 0.
+    (a sign, 19+ digits) is read one by one with Python's ``int`` and range-checked.
     """
     n = len(text)
     simple = numpy_mask(pc.ascii_is_decimal(text)) & (_lengths(text) <= _INT_DIGITS) & present
@@ -111,11 +120,16 @@ def _parse_int(text: Array, present: BoolMask) -> tuple[Array, BoolMask, BoolMas
     integer = numpy_mask(pc.match_substring_regex(text, _INT_TEXT))
     unparseable = rest & ~integer
     long_rows = rest & integer
-    out_of_range = no_flags
+    out_of_range = np.zeros(n, dtype=np.bool_)
     if long_rows.any():
-        parsed = parse_fixed_point(_with_validity(text, long_rows), scale_digits=0)
-        out_of_range = parsed.out_of_range
-        values = pc.coalesce(values, parsed.values)
+        texts = cast("list[str]", text.filter(pa.array(long_rows)).to_pylist())  # digits
+        numbers = [int(t) for t in texts]
+        fits = np.array([_INT64_MIN <= v <= _INT64_MAX for v in numbers], dtype=np.bool_)
+        out_of_range[np.flatnonzero(long_rows)[~fits]] = True
+        exact = pa.array(
+            [v if ok else None for v, ok in zip(numbers, fits, strict=True)], pa.int64()
+        )
+        values = pc.replace_with_mask(values, pa.array(long_rows), exact)
     return values, unparseable, out_of_range
 
 
@@ -144,9 +158,10 @@ def _read(field: Field, text: Array, flags: RowFlags) -> tuple[Array, BoolMask]:
         is_true = pc.equal(lowered, _TRUE_TEXT)
         known = pc.or_(is_true, pc.equal(lowered, _FALSE_TEXT))
         return pc.if_else(known, is_true, pa.scalar(None, pa.bool_())), present
-    if field.kind == "fixed":
-        result = parse_fixed_point(text)
+    if field.kind == "decimal":
+        result = parse_decimal(text)
         flags.flag(result.unparseable, "unparseable_value", name)
+        flags.flag(result.inexact, "inexact_value", name)
         flags.flag(result.out_of_range, "value_out_of_range", name)
         return result.values, present
     if field.kind in ("int", "ts_us"):
@@ -179,25 +194,35 @@ def _output_fields(fmt: FileFormat) -> list[pa.Field[Any]]:
     ]
 
 
-def normalize(
-    fmt: FileFormat,
-    facts: PathFacts | None = None,
-    *,
-    name: str = "normalize",
-    now_us: int | None = None,
-) -> Map:
+def latest_ts_us(date: datetime.date | None) -> int:
+    """The latest accepted event or receive time of a file dated ``date`` (its path's or
+    name's date): the last microsecond of the second day after it, in UTC (a file of
+    2024-05-01 accepts times up to 2024-05-03T23:59:59.999999Z). A file without a date
+    accepts times before 2100-01-01.
+
+    >>> latest_ts_us(datetime.date(2024, 5, 1))
+    1714780799999999
+    """
+    end = _UNDATED_END if date is None else date + datetime.timedelta(days=_SLACK_DAYS + 1)
+    return (end - _EPOCH).days * _US_PER_DAY - 1
+
+
+def _exchange_mismatch(exchange: Array, named: str) -> BoolMask:
+    """True where a row's exchange is present and differs from the one the path names."""
+    differs: Array = pc.not_equal(exchange, pa.scalar(named.strip().lower(), pa.string()))
+    return numpy_mask(differs)
+
+
+def normalize(fmt: FileFormat, facts: PathFacts | None = None, *, name: str = "normalize") -> Map:
     """A step that turns the ``raw:<header>`` text of a file of format ``fmt`` into the
     canonical columns of its Silver table, flagging bad rows (see the module docstring).
     ``facts`` (what the file's path says; default: only the data type) is handed to the
-    format's derived columns.
-
-    ``now_us`` fixes "now" for the ``timestamp_out_of_range`` upper bound (tests); by
-    default it is the wall clock as each batch is converted. Raises
-    :class:`~pointline.errors.SchemaError` when the format does not produce exactly the
-    table's columns.
+    format's derived columns, and gives the exchange rows must match and the date that
+    bounds their times. Raises :class:`~pointline.errors.SchemaError` when the format does
+    not produce exactly the table's columns.
 
     >>> from pointline.vendors.tardis import FORMATS
-    >>> step = normalize(FORMATS["trades"], now_us=1_700_000_000_000_000)
+    >>> step = normalize(FORMATS["trades"])
     >>> [f.name for f in step.produces]  # doctest: +NORMALIZE_WHITESPACE
     ['exchange', 'symbol', 'ts_event_us', 'ts_local_us', 'trade_id', 'side',
      'is_buyer_maker', 'price', 'qty']
@@ -205,9 +230,11 @@ def normalize(
     produces = _output_fields(fmt)
     path_facts = facts if facts is not None else PathFacts(data_type=fmt.data_type)
     times = [f.header for f in fmt.fields if f.kind == "ts_us"]
+    latest = latest_ts_us(path_facts.date)
+    named_exchange = path_facts.extras.get("exchange")
 
     def convert(batch: pa.RecordBatch, flags: RowFlags) -> dict[str, Array]:
-        # 1. Field by field, in header order: missing, unparseable, out of range.
+        # 1. Field by field, in header order: missing, unparseable, inexact, out of range.
         values: dict[str, Array] = {}
         present: dict[str, BoolMask] = {}
         for field in fmt.fields:
@@ -223,12 +250,15 @@ def normalize(
         read = ReadFields(values, present, batch.num_rows, path_facts)
         for derived in fmt.derived:
             columns.update(derived.fn(read, flags))
-        # 3. Times outside [2000-01-01, now + 2 days].
-        now = time.time_ns() // 1_000 if now_us is None else now_us
+        # 3. A row of another exchange than the path names.
+        if named_exchange is not None:
+            mismatch = _exchange_mismatch(columns["exchange"], named_exchange)
+            flags.flag(mismatch, "exchange_mismatch", "exchange")
+        # 4. Times before 2000-01-01 or over 2 days after the file's date.
         for header in times:
-            outside = _outside(values[header], MIN_TS_US, now + _FUTURE_SLACK_US)
+            outside = _outside(values[header], MIN_TS_US, latest)
             flags.flag(outside, "timestamp_out_of_range", header)
-        # 4. The table's own rule.
+        # 5. The table's own rule.
         if fmt.rule is not None:
             flags.flag(fmt.rule.invalid(columns), fmt.rule.name)
         return columns

@@ -4,7 +4,7 @@ The public API lives here; submodules are the implementation:
 
 - :mod:`pointline.schemas`: the schema registry (``get_table_spec``, ``list_table_specs``);
 - :mod:`pointline.exchanges`: the exchange registry (time zones, session rolls);
-- :mod:`pointline.kernels`: vectorised kernels (exact fixed point, trading date);
+- :mod:`pointline.kernels`: vectorised kernels (exact decimals, trading date);
 - :mod:`pointline.chain`: the operator protocol, primitives, row flags and the chain;
 - :mod:`pointline.testing`: helpers for testing operators, and a synthetic Tardis generator.
 """
@@ -25,7 +25,7 @@ from pointline.errors import (
     UnknownTableError,
 )
 from pointline.exchanges import DEFAULT_EXCHANGES, Exchange, ExchangeRegistry
-from pointline.kernels import FixedPointResult, derive_trading_date, parse_fixed_point
+from pointline.kernels import DecimalResult, decimal_text, derive_trading_date, parse_decimal
 from pointline.kernels.pit import check_pit_coverage
 from pointline.lineage import assign_lineage
 from pointline.schemas import ColumnSpec, TableSpec, get_table_spec, list_table_specs
@@ -36,9 +36,9 @@ __all__ = [
     "Chain",
     "ChainError",
     "ColumnSpec",
+    "DecimalResult",
     "Exchange",
     "ExchangeRegistry",
-    "FixedPointResult",
     "IngestionResult",
     "Lake",
     "Map",
@@ -55,11 +55,12 @@ __all__ = [
     "__version__",
     "assign_lineage",
     "check_pit_coverage",
+    "decimal_text",
     "derive_trading_date",
     "get_table_spec",
     "ingest_file",
     "list_table_specs",
-    "parse_fixed_point",
+    "parse_decimal",
     "read",
     "update_manifest_status",
 ]

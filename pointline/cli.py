@@ -28,7 +28,9 @@ import shutil
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
+
+import pyarrow as pa
 
 from pointline.bootstrap import bootstrap_dim_symbol
 from pointline.bronze import BronzeFileMetadata, walk_bronze
@@ -243,32 +245,27 @@ def _timestamp_us(text: str) -> int:
     return (moment - epoch) // datetime.timedelta(microseconds=1)
 
 
-def _decimal(value: int, scale: int) -> str:
-    """``value / scale`` as an exact decimal string (no floats; scale a power of ten)."""
-    whole, frac = divmod(abs(value), scale)
-    sign = "-" if value < 0 else ""
-    digits = len(str(scale)) - 1
-    text = str(frac).rjust(digits, "0").rstrip("0") if digits else ""
-    return f"{sign}{whole}.{text}" if text else f"{sign}{whole}"
+def _decimals_as_text(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """``batch`` with every decimal column (and list of decimals) as canonical decimal
+    text (docs/contracts.md section 3: ``9.39``, ``0.00000001``, ``0``)."""
+    from pointline.kernels.decimal import decimal_text  # noqa: PLC0415
+
+    columns: list[Any] = []
+    for column in batch.columns:
+        if pa.types.is_decimal(column.type):
+            columns.append(decimal_text(column))
+        elif pa.types.is_list(column.type) and pa.types.is_decimal(column.type.value_type):
+            levels = cast("pa.ListArray[Any]", column)  # checked just above
+            items = decimal_text(levels.values)
+            columns.append(pa.ListArray.from_arrays(levels.offsets, items, mask=levels.is_null()))
+        else:
+            columns.append(column)
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
 
 
-def _display_rows(batch: Any) -> Iterator[dict[str, Any]]:
-    """The rows of a batch, scaled columns as decimal strings."""
-    from pointline.schemas.spec import META_SCALE  # noqa: PLC0415
-
-    scales = {}
-    for fld in batch.schema:
-        raw = (fld.metadata or {}).get(META_SCALE)
-        if raw is not None:
-            scales[fld.name] = int(raw)
-    for row in batch.to_pylist():
-        for name, scale in scales.items():
-            value = row[name]
-            if isinstance(value, int):
-                row[name] = _decimal(value, scale)
-            elif isinstance(value, list):
-                row[name] = [None if v is None else _decimal(v, scale) for v in value]
-        yield row
+def _display_rows(batch: pa.RecordBatch) -> Iterator[dict[str, Any]]:
+    """The rows of a batch as Python values, decimals as exact text."""
+    yield from _decimals_as_text(batch).to_pylist()
 
 
 def _csv_value(value: Any) -> Any:

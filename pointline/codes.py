@@ -62,7 +62,6 @@ RowReason = Literal[
     "invalid_quote",
     "invalid_book_update",
     "invalid_liquidation",
-    "invalid_mark_price",
     "invalid_option_contract",
     "exchange_mismatch",
     "missing_field",
@@ -76,18 +75,17 @@ RowReason = Literal[
 
 ROW_REASONS: Final[Mapping[RowReason, str]] = MappingProxyType(
     {
-        "invalid_trade": "trades: side not buy/sell/unknown, or price or qty <= 0",
-        "invalid_quote": "quotes: a price <= 0, a qty < 0, bid > ask, or both sides empty",
-        "invalid_book_update": "orderbook_updates: bad side, price <= 0, qty < 0, no is_snapshot",
-        "invalid_liquidation": "liquidations: side not buy/sell, or price or qty <= 0",
-        "invalid_mark_price": "derivative_ticker: mark_price missing or <= 0",
-        "invalid_option_contract": "options_chain: type not call/put, strike or expiration <= 0",
-        "exchange_mismatch": "the row's exchange differs from its Bronze path's",
+        "invalid_trade": "trades: side not buy/sell/unknown, or qty <= 0",
+        "invalid_quote": "quotes: a present qty < 0",
+        "invalid_book_update": "orderbook_updates: side not bid/ask, qty < 0, or no is_snapshot",
+        "invalid_liquidation": "liquidations: side not buy/sell, or qty <= 0",
+        "invalid_option_contract": "options_chain: type not call/put, or expiration <= 0",
+        "exchange_mismatch": "the row's exchange differs from the one its Bronze path names",
         "missing_field": "a required field is empty",
         "unparseable_value": "a field (or the whole row) cannot be read as its type",
-        "inexact_value": "a decimal needs more fractional digits than the type holds",
-        "value_out_of_range": "a number does not fit its type",
-        "timestamp_out_of_range": "a time before 2000-01-01 or too far in the future",
+        "inexact_value": "a decimal needs more than 18 fractional digits",
+        "value_out_of_range": "a number does not fit its type (a decimal: magnitude >= 10^20)",
+        "timestamp_out_of_range": "a time before 2000-01-01 or over 2 days after the file's date",
         "missing_pit_symbol_coverage": "no dim_symbol window covers the row's event time",
     }
 )

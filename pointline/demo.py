@@ -33,7 +33,7 @@ _FILES: tuple[tuple[str, str, tuple[SymbolSpec, ...], int, int, tuple[str, ...]]
         (SymbolSpec("BTCUSDT", 650_000, 1, 3),),
         5_000,
         0,
-        ("binance-futures,BTCUSDT,1727568000500000,1727568000600000,false,bid,-1,0.5",),
+        ("binance-futures,BTCUSDT,1727568000500000,1727568000600000,false,bid,64999.5,-0.5",),
     ),
     (
         "binance-futures",
@@ -49,7 +49,10 @@ _FILES: tuple[tuple[str, str, tuple[SymbolSpec, ...], int, int, tuple[str, ...]]
         (SymbolSpec("BTC-PERPETUAL", 130_000, 1, 0),),
         2_000,
         3_600_000_000,
-        ("deribit,BTC-PERPETUAL,1727571600100000,1727571600200000,10,65000.5,65001.0,20",),
+        (  # a bid price with a 19th fractional digit: inexact_value, never rounded
+            "deribit,BTC-PERPETUAL,1727571600100000,1727571600200000,10,65000.5,"
+            "64999.0000000000000000001,20",
+        ),
     ),
     (
         "bitmex",

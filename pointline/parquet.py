@@ -33,8 +33,8 @@ def encoding_options(schema: pa.Schema) -> dict[str, Any]:
     - dictionary encoding only for string columns (symbols, sides: few distinct values);
       on int64 prices and timestamps it was tried and abandoned on every page;
     - delta encoding for the monotone-ish int64 columns (``*_us`` times, ``file_seq``);
-    - statistics on every column but the fixed-point prices and quantities, which no
-      reader prunes on.
+    - statistics on every column but the decimal prices and quantities, which no reader
+      prunes on.
     """
     strings = [f.name for f in schema if pa.types.is_string(f.type)]
     delta = {
@@ -42,12 +42,19 @@ def encoding_options(schema: pa.Schema) -> dict[str, Any]:
         for f in schema
         if pa.types.is_int64(f.type) and (f.name.endswith("_us") or f.name == "file_seq")
     }
-    stats = [f.name for f in schema if b"pointline.scale" not in (f.metadata or {})]
+    stats = [f.name for f in schema if not _is_decimal(f.type)]
     return {
         "use_dictionary": strings,
         "column_encoding": delta,
         "write_statistics": stats,
     }
+
+
+def _is_decimal(dtype: pa.DataType) -> bool:
+    """A decimal, or a list of decimals (book snapshot levels)."""
+    if pa.types.is_list(dtype) or pa.types.is_large_list(dtype):
+        return _is_decimal(dtype.value_type)
+    return pa.types.is_decimal(dtype)
 
 
 class _Encoder:

@@ -85,7 +85,7 @@ def test_duckdb_and_polars_read_silver_with_hive_partitioning(tmp_path: Path) ->
         assert ddb is not None
         assert ddb[0] == arrow.num_rows
         assert (str(ddb[1]), str(ddb[2])) == ("2024-09-29", "2024-09-30")
-        assert ddb[3] == "BIGINT"
+        assert ddb[3] == "DECIMAL(38,18)"
         frame = pl.scan_parquet(pattern, hive_partitioning=True).collect()
         assert frame.height == arrow.num_rows
         assert frame.schema["trading_date"] == pl.Date

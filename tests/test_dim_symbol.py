@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -147,8 +148,8 @@ def test_bootstrap_opens_one_window_per_row_with_defaults() -> None:
             "valid_from_ts_us": 100,
             "valid_until_ts_us": OPEN,
             "is_current": True,
-            "tick_size": 100_000_000,
-            "lot_size": 1_000,
+            "tick_size": Decimal("0.1"),
+            "lot_size": 1000,  # an integer is a number of units
             "contract_size": None,
             "updated_at_ts_us": 7,
         },
@@ -175,8 +176,12 @@ def test_decimal_text_sizes_are_exact() -> None:
     )
     dim = bootstrap(snap, 0, now_ts_us=0)
     assert dim.select(["tick_size", "lot_size", "contract_size"]).to_pylist() == [
-        {"tick_size": 100_000_000, "lot_size": 1_000_000, "contract_size": 100_000_000_000},
-        {"tick_size": 10_000, "lot_size": 550, "contract_size": 1},
+        {"tick_size": Decimal("0.1"), "lot_size": Decimal("0.001"), "contract_size": 100},
+        {
+            "tick_size": Decimal("0.00001"),
+            "lot_size": Decimal("0.00000055"),
+            "contract_size": Decimal("1e-9"),
+        },
     ]
 
 
@@ -194,11 +199,11 @@ def test_decimal_text_sizes_are_exact() -> None:
         ),
         (
             snapshot(("x", "A"), tick_size=[0.1]),
-            r"column 'tick_size' is double; give int64 fixed point at 10\^9 or decimal text",
+            r"column 'tick_size' is double; give decimal text, decimals or integers",
         ),
         (
             snapshot(("x", "A"), ("x", "B"), lot_size=["1", "1.2.3"]),
-            r"column 'lot_size' has values that are not decimal numbers .*'1.2.3' for \('x', 'B'\)",
+            r"column 'lot_size' has values that are not exact decimals .*'1.2.3' for \('x', 'B'\)",
         ),
         (snapshot(("x", None)), r"column 'exchange_symbol' is empty in rows 1"),
         (snapshot(("x", "A"), market_type=[3]), r"column 'market_type' must be text, got int64"),
@@ -245,7 +250,7 @@ def test_upsert_changed_row_closes_and_reopens(base: pa.Table) -> None:
             100,
             200,
             False,
-            100_000_000,
+            Decimal("0.1"),
             2,
             symbol_id("binance", "BTCUSDT", 100),
         ),
@@ -255,7 +260,7 @@ def test_upsert_changed_row_closes_and_reopens(base: pa.Table) -> None:
             200,
             OPEN,
             True,
-            200_000_000,
+            Decimal("0.2"),
             2,
             symbol_id("binance", "BTCUSDT", 200),
         ),
@@ -265,7 +270,7 @@ def test_upsert_changed_row_closes_and_reopens(base: pa.Table) -> None:
             100,
             OPEN,
             True,
-            10_000_000,
+            Decimal("0.01"),
             1,
             symbol_id("binance", "ETHUSDT", 100),
         ),
@@ -275,7 +280,7 @@ def test_upsert_changed_row_closes_and_reopens(base: pa.Table) -> None:
             100,
             OPEN,
             True,
-            500_000_000,
+            Decimal("0.5"),
             1,
             symbol_id("deribit", "BTC-PERP", 100),
         ),
@@ -490,8 +495,8 @@ def test_read_dim_file_csv_with_defaults_and_exact_decimals(tmp_path: Path) -> N
     dim = read_dim_file(path, now_ts_us=9)
     assert dim.schema.equals(DIM_SCHEMA, check_metadata=True)
     assert windows(dim, "tick_size", "market_type", "canonical_symbol", "updated_at_ts_us") == [
-        ("binance", "BTCUSDT", 100, 200, False, 100_000_000, "spot", "BTCUSDT", 9),
-        ("binance", "BTCUSDT", 200, OPEN, True, 10_000_000, "unknown", "BTCUSDT", 9),
+        ("binance", "BTCUSDT", 100, 200, False, Decimal("0.1"), "spot", "BTCUSDT", 9),
+        ("binance", "BTCUSDT", 200, OPEN, True, Decimal("0.01"), "unknown", "BTCUSDT", 9),
         ("deribit", "BTC-PERP", 5, OPEN, True, None, "perpetual", "BTC-PERP", 9),
     ]
     assert dim["symbol_id"].to_pylist() == [
@@ -511,7 +516,7 @@ def test_read_dim_file_csv_gz(tmp_path: Path) -> None:
     assert windows(read_dim_file(path)) == [("x", "A", 1, OPEN, True)]
 
 
-def test_read_dim_file_parquet_trusts_symbol_id_and_takes_fixed_point(tmp_path: Path) -> None:
+def test_read_dim_file_parquet_trusts_symbol_id_and_takes_decimals(tmp_path: Path) -> None:
     path = tmp_path / "dim.parquet"
     pq.write_table(
         pa.table(
@@ -521,17 +526,18 @@ def test_read_dim_file_parquet_trusts_symbol_id_and_takes_fixed_point(tmp_path: 
                 "exchange_symbol": ["A", "B"],
                 "valid_from_ts_us": pa.array([1, 2], pa.int64()),
                 "valid_until_ts_us": pa.array([5, None], pa.int64()),
-                "tick_size": pa.array([100_000_000, None], pa.int64()),
+                "tick_size": pa.array([Decimal("0.1"), None], pa.decimal128(10, 4)),
                 "lot_size": ["0.1", None],
+                "contract_size": pa.array([Decimal("1e-9"), None], pa.decimal128(38, 20)),
                 "is_current": [False, True],
             }
         ),
         path,
     )
     dim = read_dim_file(path, now_ts_us=3)
-    assert windows(dim, "symbol_id", "tick_size", "lot_size") == [
-        ("x", "A", 1, 5, False, 11, 100_000_000, 100_000_000),
-        ("x", "B", 2, OPEN, True, 12, None, None),
+    assert windows(dim, "symbol_id", "tick_size", "lot_size", "contract_size") == [
+        ("x", "A", 1, 5, False, 11, Decimal("0.1"), Decimal("0.1"), Decimal("1e-9")),
+        ("x", "B", 2, OPEN, True, 12, None, None, None),
     ]
 
 
@@ -597,7 +603,7 @@ def test_read_snapshot_csv_gives_a_normalised_snapshot(tmp_path: Path) -> None:
             "market_type": "unknown",
             "base_asset": None,
             "quote_asset": "USDT",
-            "tick_size": 100_000_000,
+            "tick_size": Decimal("0.1"),
             "lot_size": None,
             "contract_size": None,
         },

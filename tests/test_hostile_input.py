@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import os
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,6 @@ from pointline.lake import Lake
 from pointline.vendors.tardis import FORMATS, HEADERS
 
 T0 = 1_727_568_000_000_000  # 2024-09-29T00:00:00Z
-NOW_US = 1_800_000_000_000_000  # a fixed "now" for the hypothesis test
 TRADES = ",".join(HEADERS["trades"])
 PARTITIONING = ds.partitioning(
     pa.schema([("exchange", pa.string()), ("trading_date", pa.date32())]), flavor="hive"
@@ -233,13 +233,13 @@ def test_utf8_bom_is_stripped(tmp_path: Path) -> None:
 
 def test_crlf_line_ends(tmp_path: Path) -> None:
     lake = new_lake(tmp_path)
-    text = trades_text(row(1), row(2, price="-1"), row(3), end="\r\n")
+    text = trades_text(row(1), row(2, amount="-1"), row(3), end="\r\n")
     result = ingest(lake, write_bronze(lake, text))
     assert (result.status, result.rows_total, result.rows_written) == ("success", 3, 2)
     assert quarantined(lake, result) == {2: ("invalid_trade", None)}
     trades = _dataset_table(lake.table_dir("trades"), partitioning=PARTITIONING)
     assert trades is not None
-    assert trades["qty"].to_pylist() == [1_000_000_000, 1_000_000_000]  # no "\r" left
+    assert trades["qty"].to_pylist() == [Decimal(1), Decimal(1)]  # no "\r" left
 
 
 def test_quoted_fields_with_commas(tmp_path: Path) -> None:
@@ -274,8 +274,8 @@ def test_reordered_columns_are_matched_by_name(tmp_path: Path) -> None:
     got = trades.select(["price", "qty", "side", "ts_event_us", "trade_id"]).to_pylist()
     assert got == [
         {
-            "price": 100_500_000_000,
-            "qty": 2_000_000_000,
+            "price": Decimal("100.5"),
+            "qty": Decimal(2),
             "side": "sell",
             "ts_event_us": T0,
             "trade_id": "7",
@@ -361,7 +361,9 @@ def test_huge_timestamp_is_out_of_range(tmp_path: Path) -> None:
     }
 
 
-def test_negative_and_zero_prices_are_invalid_trades(tmp_path: Path) -> None:
+def test_zero_and_negative_prices_are_kept_and_sizes_must_be_positive(tmp_path: Path) -> None:
+    """Spreads and combos trade at zero or below (Tardis okex-spreads); a trade of no
+    size, or a negative one, is impossible for any instrument."""
     lake = new_lake(tmp_path)
     lines = [
         row(1, price="-1"),
@@ -372,8 +374,12 @@ def test_negative_and_zero_prices_are_invalid_trades(tmp_path: Path) -> None:
         row(6),
     ]
     result = ingest(lake, write_bronze(lake, trades_text(*lines)))
-    assert (result.status, result.rows_total, result.rows_written) == ("success", 6, 1)
-    assert quarantined(lake, result) == dict.fromkeys(range(1, 6), ("invalid_trade", None))
+    assert (result.status, result.rows_total, result.rows_written) == ("success", 6, 4)
+    assert quarantined(lake, result) == dict.fromkeys((4, 5), ("invalid_trade", None))
+    trades = _dataset_table(lake.table_dir("trades"), partitioning=PARTITIONING)
+    assert trades is not None
+    prices = dict(zip(trades["file_seq"].to_pylist(), trades["price"].to_pylist(), strict=True))
+    assert prices == {1: Decimal(-1), 2: Decimal(0), 3: Decimal(0), 6: Decimal("100.5")}
 
 
 @pytest.mark.parametrize(("bad", "block_size"), [(3, 1 << 20), (4_999, 4_096)])
@@ -597,7 +603,7 @@ def test_fuzzed_csv_through_parse_and_normalize(
         chain = Chain(
             [
                 parse_csv(path, HEADERS["trades"], block_size=block_size),
-                normalize(FORMATS["trades"], now_us=NOW_US),
+                normalize(FORMATS["trades"]),
             ]
         )
         failure: ParseError | None = None

@@ -15,6 +15,7 @@ import json
 import re
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from pointline.demo import run_demo
 from pointline.exchanges import DEFAULT_EXCHANGES, Exchange, ExchangeRegistry
 from pointline.ingest import IngestionResult, ingest_file
 from pointline.lake import Lake
+from pointline.schemas import DECIMAL_TYPE
 from pointline.testing.tardis import tardis_lines, write_tardis_file
 from pointline.vendors.tardis import FORMATS, HEADERS
 
@@ -212,8 +214,8 @@ def _small_trades_lake(tmp_path: Path) -> tuple[Lake, Path]:
     for i in range(50):
         ts = T0 + 23 * HOUR + 3_599_000_000 + i * 40_000  # crosses midnight UTC
         symbol = "BTCUSDT" if i % 3 else "ETHUSDT"
-        price = "-1" if i == 7 else f"{65000 + i}.5"
-        lines.append(f"binance,{symbol},{ts},{ts + 100},{i},buy,{price},0.{i + 1}")
+        qty = "0" if i == 7 else f"0.{i + 1}"  # a trade of no size: invalid_trade
+        lines.append(f"binance,{symbol},{ts},{ts + 100},{i},buy,{65000 + i}.5,{qty}")
     return lake, write_bronze(lake, "\n".join(lines) + "\n", gz=True)
 
 
@@ -337,26 +339,34 @@ def test_block_size_does_not_change_silver(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------------------- 6. goldens
 
-_GOLDEN_PLACES = {
-    "bitmex_trades_XBTUSD.csv": ("bitmex", "trades", "XBTUSD"),
-    "huobi-dm-swap_quotes_BTC-USD.csv": ("huobi-dm-swap", "quotes", "BTC-USD"),
+_GOLDEN_PLACES = {  # name: exchange, data type, symbol, date (of the file's rows)
+    "bitmex_trades_XBTUSD.csv": ("bitmex", "trades", "XBTUSD", "2020-03-01"),
+    "huobi-dm-swap_quotes_BTC-USD.csv": ("huobi-dm-swap", "quotes", "BTC-USD", "2020-05-01"),
     "deribit_incremental_book_L2_BTC-PERPETUAL.csv": (
         "deribit",
         "incremental_book_L2",
         "BTC-PERPETUAL",
+        "2020-04-01",
     ),
-    "deltas_with_snapshot.csv": ("binance-futures", "incremental_book_L2", "BTCUSDT"),
-    "options_chain.csv": ("deribit", "options_chain", "OPTIONS"),
-    "derivative_ticker_1.csv": ("bitmex", "derivative_ticker", "XBTUSD"),
+    "deltas_with_snapshot.csv": (
+        "binance-futures",
+        "incremental_book_L2",
+        "BTCUSDT",
+        "2022-01-01",
+    ),
+    "options_chain.csv": ("deribit", "options_chain", "OPTIONS", "2020-06-07"),
+    "derivative_ticker_1.csv": ("bitmex", "derivative_ticker", "XBTUSD", "2020-03-01"),
     "binance-futures_book_snapshot_5_BTCUSDT.csv": (
         "binance-futures",
         "book_snapshot_5",
         "BTCUSDT",
+        "2020-09-01",
     ),
     "binance-futures_book_snapshot_25_BTCUSDT.csv": (
         "binance-futures",
         "book_snapshot_25",
         "BTCUSDT",
+        "2020-09-01",
     ),
 }
 
@@ -368,14 +378,14 @@ def golden_lake(
     """Every sample file copied into one lake (gzip) and ingested after a bootstrap."""
     lake = Lake(tmp_path_factory.mktemp("golden"))
     paths = {}
-    for name, (exchange, data_type, symbol) in _GOLDEN_PLACES.items():
+    for name, (exchange, data_type, symbol, date) in _GOLDEN_PLACES.items():
         paths[name] = write_bronze(
             lake,
             (tardis_samples / name).read_bytes(),
             exchange=exchange,
             data_type=data_type,
             symbol=symbol,
-            date="2020-01-01",
+            date=date,
             name=name + ".gz",
             gz=True,
         )
@@ -420,7 +430,7 @@ def test_golden_trades(golden_lake: tuple[Lake, dict[str, IngestionResult]]) -> 
     first = rows[0]
     assert first == {
         "symbol": "XBTUSD",
-        "symbol_id": dim_symbol.symbol_id("bitmex", "XBTUSD", 1583020803145000),
+        "symbol_id": dim_symbol.symbol_id("bitmex", "XBTUSD", 1_583_020_803_145_000),
         "ts_event_us": 1583020803145000,
         "ts_local_us": 1583020803307160,
         "file_id": results["bitmex_trades_XBTUSD.csv"].file_id,
@@ -428,15 +438,15 @@ def test_golden_trades(golden_lake: tuple[Lake, dict[str, IngestionResult]]) -> 
         "trade_id": "ccc3c1fa-212c-e8b0-1706-9b9c4f3d5ecf",
         "side": "sell",
         "is_buyer_maker": True,
-        "price": 8_531_500_000_000,
-        "qty": 2_152_000_000_000,
+        "price": Decimal("8531.5"),
+        "qty": Decimal("2152"),
         "exchange": "bitmex",
         "trading_date": datetime.date(2020, 3, 1),
     }
     last = rows[-1]
     assert (last["file_seq"], last["trade_id"]) == (10, "7cae8d7b-b69d-025b-cc3c-84b911f37a8a")
     assert (last["ts_event_us"], last["ts_local_us"]) == (1583020803276000, 1583020803336743)
-    assert (last["price"], last["qty"]) == (8_531_500_000_000, 1_000_000_000)
+    assert (last["price"], last["qty"]) == (Decimal("8531.5"), Decimal("1"))
 
 
 def test_golden_quotes(golden_lake: tuple[Lake, dict[str, IngestionResult]]) -> None:
@@ -454,10 +464,10 @@ def test_golden_quotes(golden_lake: tuple[Lake, dict[str, IngestionResult]]) -> 
             "ts_event_us": 1588291201099000,
             "ts_local_us": 1588291201234268,
             "trading_date": datetime.date(2020, 5, 1),
-            "bid_price": 8_629_200_000_000,
-            "bid_qty": 806_000_000_000,
-            "ask_price": 8_629_300_000_000,
-            "ask_qty": 5_494_000_000_000,
+            "bid_price": Decimal("8629.2"),
+            "bid_qty": Decimal("806"),
+            "ask_price": Decimal("8629.3"),
+            "ask_qty": Decimal("5494"),
             "seq_num": None,
         },
         {
@@ -465,10 +475,10 @@ def test_golden_quotes(golden_lake: tuple[Lake, dict[str, IngestionResult]]) -> 
             "ts_event_us": 1588291201471000,
             "ts_local_us": 1588291201671346,
             "trading_date": datetime.date(2020, 5, 1),
-            "bid_price": 8_629_200_000_000,
-            "bid_qty": 856_000_000_000,
-            "ask_price": 8_629_300_000_000,
-            "ask_qty": 5_673_000_000_000,
+            "bid_price": Decimal("8629.2"),
+            "bid_qty": Decimal("856"),
+            "ask_price": Decimal("8629.3"),
+            "ask_qty": Decimal("5673"),
             "seq_num": None,
         },
         {
@@ -476,10 +486,10 @@ def test_golden_quotes(golden_lake: tuple[Lake, dict[str, IngestionResult]]) -> 
             "ts_event_us": 1588291201814000,
             "ts_local_us": 1588291201927888,
             "trading_date": datetime.date(2020, 5, 1),
-            "bid_price": 8_629_200_000_000,
-            "bid_qty": 847_000_000_000,
-            "ask_price": 8_629_300_000_000,
-            "ask_qty": 5_411_000_000_000,
+            "bid_price": Decimal("8629.2"),
+            "bid_qty": Decimal("847"),
+            "ask_price": Decimal("8629.3"),
+            "ask_qty": Decimal("5411"),
             "seq_num": None,
         },
     ]
@@ -498,15 +508,15 @@ def test_golden_book_updates(golden_lake: tuple[Lake, dict[str, IngestionResult]
     assert {r["book_seq"] for r in deribit} == {None}
     assert _book(deribit[0]) == (
         1,
-        1585699200245000,
-        1585699200355684,
+        1_585_699_200_245_000,
+        1_585_699_200_355_684,
         True,
         "ask",
-        6_421_500_000_000,
-        18_640_000_000_000,
+        Decimal("6421.5"),
+        Decimal("18640"),
     )
-    assert _book(deribit[1])[5:] == (6_422_000_000_000, 1_190_000_000_000)
-    assert _book(deribit[14])[4:] == ("ask", 6_428_500_000_000, 39_950_000_000_000)
+    assert _book(deribit[1])[5:] == (Decimal("6422"), Decimal("1190"))
+    assert _book(deribit[14])[4:] == ("ask", Decimal("6428.5"), Decimal("39950"))
 
     binance = _rows(lake, "orderbook_updates", "binance-futures")
     assert len(binance) == 9
@@ -515,23 +525,23 @@ def test_golden_book_updates(golden_lake: tuple[Lake, dict[str, IngestionResult]
     assert {r["trading_date"] for r in binance} == {datetime.date(2022, 1, 1)}
     assert _book(binance[0]) == (
         1,
-        1640995200000000,
-        1640995200100000,
+        1_640_995_200_000_000,
+        1_640_995_200_100_000,
         True,
         "bid",
-        50_000_000_000_000,
-        1_000_000_000,
+        Decimal("50000"),
+        Decimal("1"),
     )
-    assert _book(binance[2])[4:] == ("bid", 49_999_000_000_000, 500_000_000)
-    assert _book(binance[4])[4:] == ("bid", 49_998_000_000_000, 0)  # a delete
+    assert _book(binance[2])[4:] == ("bid", Decimal("49999"), Decimal("0.5"))
+    assert _book(binance[4])[4:] == ("bid", 49998, 0)  # a delete
     assert _book(binance[8]) == (
         9,
-        1640995302000000,
-        1640995302100000,
+        1_640_995_302_000_000,
+        1_640_995_302_100_000,
         False,
         "ask",
-        50_102_000_000_000,
-        2_000_000_000,
+        Decimal("50102"),
+        Decimal("2"),
     )
 
 
@@ -546,15 +556,15 @@ def test_golden_other_types(golden_lake: tuple[Lake, dict[str, IngestionResult]]
         "ts_event_us": 1583020803145000,
         "ts_local_us": 1583020803307160,
         "file_seq": 1,
-        "mark_price": 9_500_250_000_000,
-        "index_price": 9_500_000_000_000,
-        "last_price": 9_500_500_000_000,
-        "open_interest": 1_000_000_000_000_000,
+        "mark_price": Decimal("9500.25"),
+        "index_price": Decimal("9500"),
+        "last_price": Decimal("9500.5"),
+        "open_interest": Decimal("1000000"),
         "funding_rate": 0.0001,
         "predicted_funding_rate": 0.00012,
         "funding_ts_us": 1583020800000000,
     }
-    assert ticker[1]["mark_price"] == 9_500_750_000_000  # the last line has no newline
+    assert ticker[1]["mark_price"] == Decimal("9500.75")  # the last line has no newline
 
     options = _rows(lake, "options_chain", "deribit")
     assert len(options) == 7
@@ -562,28 +572,28 @@ def test_golden_other_types(golden_lake: tuple[Lake, dict[str, IngestionResult]]
     assert (put["symbol"], put["option_type"], put["strike"]) == (
         "BTC-9JUN20-9875-P",
         "put",
-        9_875_000_000_000,
+        Decimal("9875"),
     )
-    assert (put["expiration_ts_us"], put["open_interest"]) == (1591689600000000, 100_000_000)
-    assert (put["mark_price"], put["mark_iv"]) == (22_104_360, 62.89)
+    assert (put["expiration_ts_us"], put["open_interest"]) == (1591689600000000, Decimal("0.1"))
+    assert (put["mark_price"], put["mark_iv"]) == (Decimal("0.02210436"), 62.89)
     assert (put["underlying_index"], put["underlying_price"]) == (
         "SYN.BTC-9JUN20",
-        9_756_360_000_000,
+        Decimal("9756.36"),
     )
     assert (put["delta"], put["rho"]) == (-0.61752, -0.22796)
     assert put["trading_date"] == datetime.date(2020, 6, 7)
     # local_timestamp < timestamp on row 2 is kept as written
     assert (options[1]["ts_event_us"], options[1]["ts_local_us"]) == (
-        1591574404454000,
-        1591574400473112,
+        1_591_574_404_454_000,
+        1_591_574_400_473_112,
     )
     sparse = options[3]
     assert sparse["symbol"] == "BTC-10JUN20-10000-C"
     assert (sparse["open_interest"], sparse["bid_price"], sparse["delta"]) == (None, None, None)
-    assert sparse["last_price"] == 30_100_000
+    assert sparse["last_price"] == Decimal("0.0301")
     eth = options[4]
-    assert (eth["bid_qty"], eth["ask_qty"]) == (123_456_000, 223_456_000)
-    assert eth["underlying_price"] == 245_123_450_000
+    assert (eth["bid_qty"], eth["ask_qty"]) == (Decimal("0.123456"), Decimal("0.223456"))
+    assert eth["underlying_price"] == Decimal("245.12345")
 
     snapshots = _rows(lake, "book_snapshots", "binance-futures")
     assert len(snapshots) == 20
@@ -593,17 +603,23 @@ def test_golden_other_types(golden_lake: tuple[Lake, dict[str, IngestionResult]]
     top = five[0]
     assert top["ts_event_us"] == 1598918403696000
     assert top["ask_prices"] == [
-        11_657_080_000_000,
-        11_657_540_000_000,
-        11_657_560_000_000,
-        11_657_610_000_000,
-        11_657_920_000_000,
+        Decimal("11657.08"),
+        Decimal("11657.54"),
+        Decimal("11657.56"),
+        Decimal("11657.61"),
+        Decimal("11657.92"),
     ]
-    assert top["ask_qtys"][:2] == [1_714_000_000, 5_400_000_000]
-    assert top["bid_prices"][0] == 11_657_070_000_000
-    assert top["bid_qtys"] == [10_896_000_000, 200_000_000, 200_000_000, 980_000_000, 111_000_000]
-    assert deep[0]["ask_prices"][24] == 11_659_340_000_000
-    assert deep[0]["bid_qtys"][24] == 1_003_000_000
+    assert top["ask_qtys"][:2] == [Decimal("1.714"), Decimal("5.4")]
+    assert top["bid_prices"][0] == Decimal("11657.07")
+    assert top["bid_qtys"] == [
+        Decimal("10.896"),
+        Decimal("0.2"),
+        Decimal("0.2"),
+        Decimal("0.98"),
+        Decimal("0.111"),
+    ]
+    assert deep[0]["ask_prices"][24] == Decimal("11659.34")
+    assert deep[0]["bid_qtys"][24] == Decimal("1.003")
     assert top["trading_date"] == datetime.date(2020, 9, 1)
 
 
@@ -616,7 +632,7 @@ def test_bad_rows_are_quarantined_with_their_reason(tmp_path: Path) -> None:
     ts = T0 + 1_000
     lines = [
         f"binance,BTCUSDT,{ts},{ts + 1},1,buy,100.5,1",  # good
-        f"binance,BTCUSDT,{ts},{ts + 1},2,buy,-3,1",  # negative price
+        f"binance,BTCUSDT,{ts},{ts + 1},2,buy,100,-3",  # negative size
         f"binance,BTCUSDT,{ts},{ts + 1},3,sell,100,abc",  # garbage amount
         f"binance,BTCUSDT,{ts},{ts + 1}",  # too few fields
         f"binance,BTCUSDT,{ts * 1000},{ts + 1},5,buy,100,1",  # nanoseconds
@@ -652,13 +668,13 @@ def test_bad_rows_are_quarantined_with_their_reason(tmp_path: Path) -> None:
     table = silver(lake, "trades")
     assert table is not None
     assert table["file_seq"].to_pylist() == [1, 6]
-    assert table["price"].to_pylist() == [100_500_000_000, 100_250_000_000]
+    assert table["price"].to_pylist() == [Decimal("100.5"), Decimal("100.25")]
 
 
 def test_a_file_of_only_bad_rows_is_quarantined(tmp_path: Path) -> None:
     lake = Lake(tmp_path)
     save_dim(lake, dim_from(("binance", "BTCUSDT")))
-    text = f"{TRADES}\nbinance,BTCUSDT,{T0},{T0},1,hold,1,1\nbinance,BTCUSDT,{T0},{T0},2,buy,0,1\n"
+    text = f"{TRADES}\nbinance,BTCUSDT,{T0},{T0},1,hold,1,1\nbinance,BTCUSDT,{T0},{T0},2,buy,1,0\n"
     result, _ = ingest(lake, write_bronze(lake, text))
     assert (result.status, result.rows_total, result.rows_written) == ("quarantined", 2, 0)
     assert result.rows_quarantined == 2
@@ -739,7 +755,7 @@ def test_bootstrap_skips_unreadable_files(tmp_path: Path) -> None:
 
 def test_unknown_exchange_fails_then_succeeds_once_registered(tmp_path: Path) -> None:
     lake = Lake(tmp_path)
-    text = f"{TRADES}\nnewex,ABC,{T0},{T0 + 1},1,buy,1.5,2\nnewex,ABC,{T0},{T0 + 1},2,buy,-1,2\n"
+    text = f"{TRADES}\nnewex,ABC,{T0},{T0 + 1},1,buy,1.5,2\nnewex,ABC,{T0},{T0 + 1},2,buy,1,-2\n"
     path = write_bronze(lake, text, exchange="newex", symbol="ABC")
     added, _ = bootstrap_dim_symbol(lake)
     assert added == 1
@@ -837,7 +853,7 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
 
 def _write_big_l2(path: Path, rows: int) -> None:
     """``rows`` generated L2 lines: one 100k-row block of generated text repeated (fast)."""
-    block = 100_000
+    block = 100000
     lines = tardis_lines("incremental_book_L2", rows=block, seed=3)
     header = next(lines)
     body = ("\n".join(lines) + "\n").encode()
@@ -928,12 +944,11 @@ def test_custom_step_flags_land_in_the_validation_log(tmp_path: Path) -> None:
     save_dim(lake, dim_from(("binance", "BTCUSDT")))
 
     def big(batch: pa.RecordBatch, flags: RowFlags) -> dict[str, Any]:
-        flags.flag(
-            pc.greater(batch["qty"], 5_000_000_000).fill_null(False), "qty_too_big", "amount"
-        )
+        too_big = pc.greater(batch["qty"], pa.scalar(5, DECIMAL_TYPE))
+        flags.flag(too_big.fill_null(False), "qty_too_big", "amount")
         return {}
 
-    step = Map(name="big_trades", requires={"qty": pa.int64()}, flags=True, fn=big)
+    step = Map(name="big_trades", requires={"qty": DECIMAL_TYPE}, flags=True, fn=big)
     text = f"{TRADES}\n" + "".join(
         f"binance,BTCUSDT,{T0 + i},{T0 + i},{i},buy,10,{i}\n" for i in range(1, 9)
     )
@@ -962,7 +977,7 @@ def test_custom_step_flags_land_in_the_validation_log(tmp_path: Path) -> None:
 def test_raw_row_keeps_the_quoting_of_a_quarantined_row(tmp_path: Path) -> None:
     lake = Lake(tmp_path)
     save_dim(lake, dim_from(("binance", "BTCUSDT")))
-    line = f'binance,BTCUSDT,{T0},{T0},"a,b",buy,-1,1'
+    line = f'binance,BTCUSDT,{T0},{T0},"a,b",buy,1,-1'
     result, _ = ingest(lake, write_bronze(lake, f"{TRADES}\n{line}\n"))
     assert result.status == "quarantined"
     log = validation_log(lake)

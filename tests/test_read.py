@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,8 @@ TOKYO_MIDNIGHT = 1_727_622_000_000_000  # 2024-09-30T00:00:00+09:00
 HOUR = 3_600_000_000
 
 
-def bronze(root: Path, exchange: str, name: str) -> Path:
-    return root / f"bronze/tardis/exchange={exchange}/type=trades/date=2024-09-29/{name}.csv.gz"
+def bronze(root: Path, exchange: str, name: str, date: str = "2024-09-29") -> Path:
+    return root / f"bronze/tardis/exchange={exchange}/type=trades/date={date}/{name}.csv.gz"
 
 
 def ingest_all(lake: Lake) -> None:
@@ -205,7 +206,9 @@ def test_memory_stays_bounded(tmp_path: Path) -> None:
     for day in range(10):  # ten days, one file per symbol and day: 1M rows
         for symbol in symbols:
             spec = [s for s in DEFAULT_SYMBOLS if s.symbol == symbol]
-            write_tardis_file(bronze(tmp_path, "binance-futures", f"{symbol}-{day}"), "trades",
+            date = (datetime.date(2024, 9, 29) + datetime.timedelta(days=day)).isoformat()
+            path = bronze(tmp_path, "binance-futures", f"{symbol}-{day}", date)
+            write_tardis_file(path, "trades",
                               rows=50_000, seed=day, symbols=spec,
                               start_us=T0 + day * 86_400_000_000 + 3_600_000_000,
                               mean_gap_us=1_000_000)  # fmt: skip
@@ -271,7 +274,7 @@ def test_cli_read_jsonl_and_parquet(small: Path, tmp_path: Path) -> None:
     assert code == 0
     table = pq.read_table(target)
     assert table.num_rows == 4
-    assert table.column("price").to_pylist()[1] == 65_000_510_000_000
+    assert table.column("price").to_pylist()[1] == Decimal("65000.51")
 
 
 def test_cli_read_errors(small: Path) -> None:

@@ -10,9 +10,10 @@ import os
 import socket
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
-import pyarrow.compute as pc
+import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
@@ -236,7 +237,10 @@ def test_verify_passes_on_a_good_lake_and_names_each_kind_of_damage(tmp_path: Pa
     target = lake.root / entry.silver_files[0]
     table = pq.read_table(target)
     index = table.schema.get_field_index("price")
-    tampered = table.set_column(index, table.schema.field(index), pc.add(table["price"], 1))
+    # one unit in the 18th fractional digit (Arrow's decimal add would widen to 39 digits)
+    one_unit = Decimal("0.000000000000000001")
+    shifted = pa.array([v + one_unit for v in table["price"].to_pylist()], table["price"].type)
+    tampered = table.set_column(index, table.schema.field(index), shifted)
     pq.write_table(tampered, target)
     problems = verify(lake)
     assert any("column 'price' differs from Bronze" in p for p in problems), problems

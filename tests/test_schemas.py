@@ -6,9 +6,9 @@ import pytest
 import pointline
 from pointline.errors import SchemaError, UnknownTableError
 from pointline.schemas import (
+    DECIMAL_TYPE,
     EVENT_PREFIX,
     EVENT_TABLES,
-    PRICE_SCALE,
     ColumnSpec,
     TableSpec,
     get_table_spec,
@@ -54,24 +54,38 @@ def test_event_tables_share_prefix_partitioning_and_arrival_order(spec: TableSpe
     assert spec.business_keys == ("file_id", "file_seq")
 
 
-def test_trades_arrow_schema_carries_nullability_scale_and_version() -> None:
+def test_trades_arrow_schema_carries_nullability_description_and_version() -> None:
     schema = get_table_spec("trades").arrow_schema
-    assert schema.metadata[b"pointline.schema_version"] == b"1"
+    assert schema.metadata[b"pointline.schema_version"] == b"2"
     assert schema.metadata[b"pointline.table"] == b"trades"
     price = schema.field("price")
-    assert price.type == pa.int64()
+    assert price.type == pa.decimal128(38, 18)
     assert not price.nullable
-    assert price.metadata[b"pointline.scale"] == b"1000000000"
+    assert price.metadata[b"pointline.description"] == b"trade price"
     assert schema.field("trade_id").nullable
-    assert b"pointline.scale" not in (schema.field("trade_id").metadata or {})
 
 
-def test_every_price_and_qty_column_is_scaled_int64() -> None:
+MONETARY_SUFFIXES = ("price", "qty", "_prices", "_qtys", "open_interest", "strike", "_size")
+
+
+def test_every_price_and_quantity_column_is_decimal128_38_18() -> None:
+    monetary = [
+        (spec.name, column)
+        for spec in list_table_specs()
+        for column in spec.columns
+        if column.name.endswith(MONETARY_SUFFIXES)
+    ]
+    # trades 2, quotes 4, orderbook_updates 2, book_snapshots 4, derivative_ticker 4,
+    # liquidations 2, options_chain 9, dim_symbol 3
+    assert len(monetary) == 30
+    for table, column in monetary:
+        value_type = column.dtype.value_type if pa.types.is_list(column.dtype) else column.dtype
+        assert value_type == DECIMAL_TYPE == pa.decimal128(38, 18), (table, column.name)
+    # ... and nothing else is a decimal (rates, vols and greeks stay float64)
     for spec in list_table_specs():
         for column in spec.columns:
-            looks_monetary = column.name.endswith(("price", "_qty", "qty", "_prices", "_qtys"))
-            if looks_monetary and column.name != "is_buyer_maker":
-                assert column.scale == PRICE_SCALE, (spec.name, column.name)
+            if pa.types.is_decimal(column.dtype):
+                assert column.name.endswith(MONETARY_SUFFIXES), (spec.name, column.name)
 
 
 def test_required_columns_are_the_non_nullable_ones() -> None:
@@ -119,11 +133,6 @@ def test_spec_rejects_keys_naming_unknown_columns(role: str) -> None:
 def test_spec_rejects_nullable_partition_column() -> None:
     with pytest.raises(SchemaError, match=r"partition columns \['b'\] must not be nullable"):
         _spec(partition_by=("b",))
-
-
-def test_column_rejects_scale_on_non_integer() -> None:
-    with pytest.raises(SchemaError, match=r"a scale needs int64"):
-        ColumnSpec(name="x", dtype=pa.float64(), scale=PRICE_SCALE)
 
 
 def test_column_rejects_bad_names() -> None:

@@ -9,8 +9,8 @@ only one with ``is_current``. Each window has its own ``symbol_id``: the first 8
 A *snapshot* is the instrument list of some exchanges at one moment: columns ``exchange``,
 ``exchange_symbol`` and optionally the tracked columns ``canonical_symbol`` (default: the
 exchange symbol), ``market_type`` (default ``"unknown"``), ``base_asset``, ``quote_asset``,
-``tick_size``, ``lot_size``, ``contract_size`` (default null). The three sizes are int64
-fixed point at 10^9, or decimal text converted exactly (``"0.1"`` -> ``100000000``).
+``tick_size``, ``lot_size``, ``contract_size`` (default null). The three sizes are exact
+``decimal128(38, 18)``, from decimal text, decimals or integers (``"0.1"``, ``1``).
 
 * :func:`bootstrap` opens one window per snapshot row; :func:`upsert` applies a later
   snapshot to the exchanges it names (a change of a tracked column closes the window and
@@ -33,11 +33,11 @@ import), ``store`` (:class:`DimSymbolStore` on :class:`~pointline.storage.Versio
 >>> dim.select(["exchange_symbol", "valid_from_ts_us", "is_current", "tick_size"]).to_pylist()
 ... # doctest: +NORMALIZE_WHITESPACE
 [{'exchange_symbol': 'BTCUSDT', 'valid_from_ts_us': 100, 'is_current': True,
-  'tick_size': 100000000}]
+  'tick_size': Decimal('0.100000000000000000')}]
 >>> changed = snap.set_column(2, "tick_size", pa.array(["0.01"]))
 >>> later = upsert(dim, changed, 200, now_ts_us=2)
 >>> later.select(["valid_from_ts_us", "valid_until_ts_us", "tick_size"]).to_pylist()[0]
-{'valid_from_ts_us': 100, 'valid_until_ts_us': 200, 'tick_size': 100000000}
+{'valid_from_ts_us': 100, 'valid_until_ts_us': 200, 'tick_size': Decimal('0.100000000000000000')}
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ all-null column is accepted as nulls of the target type.
 ...     source="snapshot",
 ... )
 >>> snap.select(["canonical_symbol", "market_type", "tick_size"]).to_pylist()
-[{'canonical_symbol': 'A', 'market_type': 'unknown', 'tick_size': 500000000}]
+[{'canonical_symbol': 'A', 'market_type': 'unknown', 'tick_size': Decimal('0.500000000000000000')}]
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ import pyarrow.compute as pc
 
 from pointline.arrays import as_array, filled_mask, numpy_mask
 from pointline.dim_symbol.model import (
+    DECIMAL_COLUMNS,
     DEFAULT_MARKET_TYPE,
     DIM_SCHEMA,
-    FIXED_POINT_COLUMNS,
     KEY_COLUMNS,
     OPEN_END_TS_US,
     SNAPSHOT_COLUMNS,
@@ -38,14 +38,15 @@ from pointline.dim_symbol.model import (
     repeated,
     split_keys,
 )
-from pointline.kernels.fixed_point import parse_fixed_point
+from pointline.kernels.decimal import parse_decimal
+from pointline.schemas import DECIMAL_TYPE
 from pointline.schemas.dimensions import DIM_SYMBOL
 
 __all__ = [
     "as_ts",
     "cast_column",
     "conform",
-    "fixed_point_column",
+    "decimal_column",
     "int64_column",
     "is_text",
     "keyed_times",
@@ -187,28 +188,29 @@ def int64_column(table: pa.Table, name: str, *, source: str) -> pa.Array[Any]:
     return as_array(cast_column(col, pa.int64(), name, source))
 
 
-def fixed_point_column(table: pa.Table, name: str, *, source: str) -> pa.Array[Any]:
-    """Column ``name`` as int64 fixed point at 10^9 (one array, nulls kept).
+def decimal_column(table: pa.Table, name: str, *, source: str) -> pa.Array[Any]:
+    """Column ``name`` as ``decimal128(38, 18)`` (one array, nulls kept).
 
-    Integers are taken as already scaled; decimal text is converted exactly
-    (``"0.1"`` -> ``100000000``). Floats, and text that is not a decimal or overflows
-    int64 once scaled, raise :class:`DimSymbolError` (bad values are named with the
-    row's ``exchange``/``exchange_symbol``, which ``table`` must have).
+    Decimal text is converted exactly (``"0.1"``, ``"1e-8"``), as are integers (``1`` is
+    one unit) and decimal columns. Floats (0.1 is not exact in binary), text that is not a
+    decimal, more than 18 fractional digits and magnitudes >= 10^20 raise
+    :class:`DimSymbolError` (bad values are named with the row's
+    ``exchange``/``exchange_symbol``, which ``table`` must have).
     """
     col = table[name]
     if pa.types.is_null(col.type):
-        return pa.nulls(len(table), pa.int64())
-    if pa.types.is_integer(col.type):
-        return as_array(cast_column(col, pa.int64(), name, source))
-    if not is_text(col.type):
+        return pa.nulls(len(table), DECIMAL_TYPE)
+    if not (pa.types.is_integer(col.type) or pa.types.is_decimal(col.type) or is_text(col.type)):
         msg = (
-            f"{source} column {name!r} is {col.type}; give int64 fixed point at 10^9 or "
-            "decimal text (no floats: 0.1 is not exact in binary)"
+            f"{source} column {name!r} is {col.type}; give decimal text, decimals or "
+            "integers (no floats: 0.1 is not exact in binary)"
         )
         raise DimSymbolError(msg)
+    # Integers and decimals print as plain text (decimals of scale > 6 may print with an
+    # exponent, which parse_decimal reads exactly).
     text = as_array(cast_column(col, pa.string(), name, source))
-    parsed = parse_fixed_point(text)
-    bad = parsed.unparseable | parsed.out_of_range
+    parsed = parse_decimal(text)
+    bad = parsed.bad
     if bad.any():
         rows = np.flatnonzero(bad)
         shown = [
@@ -217,8 +219,8 @@ def fixed_point_column(table: pa.Table, name: str, *, source: str) -> pa.Array[A
             for r in rows
         ]
         msg = (
-            f"{source} column {name!r} has values that are not decimal numbers "
-            f"within int64 at 10^9: {listing(shown)}"
+            f"{source} column {name!r} has values that are not exact decimals with at most "
+            f"18 fractional digits below 10^20: {listing(shown)}"
         )
         raise DimSymbolError(msg)
     return parsed.values
@@ -250,7 +252,7 @@ def normalise_snapshot(snapshot: pa.Table, *, source: str) -> pa.Table:
     Needs ``exchange`` and ``exchange_symbol`` with no null or ``""``; other snapshot
     columns are optional (``canonical_symbol`` defaults to the exchange symbol,
     ``market_type`` to ``"unknown"``, the rest to null; sizes via
-    :func:`fixed_point_column`). Columns outside SNAPSHOT_COLUMNS are ignored here.
+    :func:`decimal_column`). Columns outside SNAPSHOT_COLUMNS are ignored here.
     Raises :class:`DimSymbolError` for a non-table or any bad column.
     """
     if not isinstance(snapshot, pa.Table):
@@ -263,7 +265,7 @@ def normalise_snapshot(snapshot: pa.Table, *, source: str) -> pa.Table:
     reject_empty({"exchange": exchange, "exchange_symbol": symbol}, source=source, blank_text=True)
     present = set(snapshot.column_names)
     keyed = pa.table({"exchange": exchange, "exchange_symbol": symbol})
-    for name in FIXED_POINT_COLUMNS:
+    for name in DECIMAL_COLUMNS:
         if name in present:
             keyed = keyed.append_column(name, snapshot[name])
     columns: dict[str, pa.Array[Any]] = {"exchange": exchange, "exchange_symbol": symbol}
@@ -277,11 +279,11 @@ def normalise_snapshot(snapshot: pa.Table, *, source: str) -> pa.Table:
     columns["market_type"] = pc.coalesce(
         columns["market_type"], pa.repeat(pa.scalar(DEFAULT_MARKET_TYPE), n)
     )
-    for name in FIXED_POINT_COLUMNS:
+    for name in DECIMAL_COLUMNS:
         columns[name] = (
-            fixed_point_column(keyed, name, source=source)
+            decimal_column(keyed, name, source=source)
             if name in present
-            else pa.nulls(n, pa.int64())
+            else pa.nulls(n, DECIMAL_TYPE)
         )
     return pa.table(columns, schema=DIM_SYMBOL.select(SNAPSHOT_COLUMNS))
 

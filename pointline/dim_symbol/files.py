@@ -48,7 +48,7 @@ def read_dim_file(path: str | Path, *, now_ts_us: int | None = None) -> pa.Table
     Required columns: ``exchange, exchange_symbol, valid_from_ts_us, valid_until_ts_us``
     (an empty/null ``valid_until_ts_us`` is the open end ``2**63 - 1``); the tracked
     columns are optional with the snapshot defaults. In CSV the sizes are decimal text
-    (``0.1``); in Parquet they are int64 fixed point at 10^9 or decimal text. A
+    (``0.1``); in Parquet decimals, integers or decimal text. A
     ``symbol_id`` column is trusted when present (uniqueness is validated), else computed;
     ``is_current`` is derived from ``valid_until_ts_us`` (a present column must agree);
     ``updated_at_ts_us`` is ``now_ts_us`` (default: the clock). The result is validated.
@@ -97,7 +97,7 @@ def read_snapshot(path: str | Path) -> pa.Table:
     """Read a snapshot (an instrument list) from ``.csv``, ``.csv.gz`` or ``.parquet``.
 
     Returns the normalised snapshot (columns :data:`SNAPSHOT_COLUMNS`, defaults filled,
-    sizes as int64 fixed point), ready for :func:`bootstrap` or :func:`upsert`. Unknown
+    sizes as exact decimals), ready for :func:`bootstrap` or :func:`upsert`. Unknown
     columns and repeated symbols are errors.
     """
     where = str(path)

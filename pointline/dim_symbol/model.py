@@ -20,9 +20,9 @@ from pointline.errors import PointlineError
 from pointline.schemas.dimensions import DIM_SYMBOL, OPEN_END_TS_US
 
 __all__ = [
+    "DECIMAL_COLUMNS",
     "DEFAULT_MARKET_TYPE",
     "DIM_SCHEMA",
-    "FIXED_POINT_COLUMNS",
     "KEY_COLUMNS",
     "OPEN_END_TS_US",
     "SNAPSHOT_COLUMNS",
@@ -55,8 +55,8 @@ TRACKED_COLUMNS: Final = (
 """A change in any of these (null to value included) opens a new window."""
 SNAPSHOT_COLUMNS: Final = KEY_COLUMNS + TRACKED_COLUMNS
 """Columns of a normalised snapshot, in order."""
-FIXED_POINT_COLUMNS: Final = ("tick_size", "lot_size", "contract_size")
-"""Tracked columns held as int64 fixed point at 10^9."""
+DECIMAL_COLUMNS: Final = ("tick_size", "lot_size", "contract_size")
+"""Tracked columns held as exact decimals (``decimal128(38, 18)``)."""
 WINDOW_COLUMNS: Final = ("valid_from_ts_us", "valid_until_ts_us")
 """Bounds of a half-open validity window, us since the epoch."""
 SORT_KEYS: Final[list[tuple[str, Literal["ascending", "descending"]]]] = [

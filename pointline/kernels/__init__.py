@@ -1,6 +1,6 @@
-"""Vectorised kernels: exact fixed point and exchange-local trading dates."""
+"""Vectorised kernels: exact decimals and exchange-local trading dates."""
 
-from pointline.kernels.fixed_point import FixedPointResult, parse_fixed_point
+from pointline.kernels.decimal import DecimalResult, decimal_text, parse_decimal
 from pointline.kernels.trading_date import derive_trading_date, local_dates
 
-__all__ = ["FixedPointResult", "derive_trading_date", "local_dates", "parse_fixed_point"]
+__all__ = ["DecimalResult", "decimal_text", "derive_trading_date", "local_dates", "parse_decimal"]

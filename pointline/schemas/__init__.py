@@ -14,10 +14,11 @@ from pointline.schemas.events import (
     TRADES,
 )
 from pointline.schemas.registry import TABLE_SPECS, get_table_spec, list_table_specs
-from pointline.schemas.spec import PRICE_SCALE, QTY_SCALE, ColumnSpec, TableKind, TableSpec
+from pointline.schemas.spec import DECIMAL_TYPE, ColumnSpec, TableKind, TableSpec
 
 __all__ = [
     "BOOK_SNAPSHOTS",
+    "DECIMAL_TYPE",
     "DERIVATIVE_TICKER",
     "DIM_SYMBOL",
     "EVENT_PREFIX",
@@ -28,8 +29,6 @@ __all__ = [
     "OPEN_END_TS_US",
     "OPTIONS_CHAIN",
     "ORDERBOOK_UPDATES",
-    "PRICE_SCALE",
-    "QTY_SCALE",
     "QUOTES",
     "TABLE_SPECS",
     "TRADES",

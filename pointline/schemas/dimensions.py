@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from pointline.schemas.spec import PRICE_SCALE, QTY_SCALE, ColumnSpec, TableSpec
+from pointline.schemas.spec import DECIMAL_TYPE, ColumnSpec, TableSpec
 
 __all__ = ["DIM_SYMBOL", "OPEN_END_TS_US"]
 
@@ -48,23 +48,20 @@ DIM_SYMBOL = TableSpec(
         ColumnSpec(name="is_current", dtype=pa.bool_(), description="the open window"),
         ColumnSpec(
             name="tick_size",
-            dtype=pa.int64(),
+            dtype=DECIMAL_TYPE,
             nullable=True,
-            scale=PRICE_SCALE,
             description="price increment",
         ),
         ColumnSpec(
             name="lot_size",
-            dtype=pa.int64(),
+            dtype=DECIMAL_TYPE,
             nullable=True,
-            scale=QTY_SCALE,
             description="size increment",
         ),
         ColumnSpec(
             name="contract_size",
-            dtype=pa.int64(),
+            dtype=DECIMAL_TYPE,
             nullable=True,
-            scale=QTY_SCALE,
             description="underlying units per contract",
         ),
         ColumnSpec(
@@ -75,4 +72,5 @@ DIM_SYMBOL = TableSpec(
     ),
     business_keys=("exchange", "exchange_symbol", "valid_from_ts_us"),
     tie_break_keys=("exchange", "exchange_symbol", "valid_from_ts_us"),
+    schema_version=2,  # 2: sizes decimal128(38, 18), were int64 at 10^9
 )

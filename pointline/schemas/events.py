@@ -1,15 +1,15 @@
 """Event tables: append-only market facts, partitioned by exchange and trading date.
 
 Every event table starts with the same prefix (exchange, trading_date, symbol, symbol_id,
-ts_event_us, ts_local_us, file_id, file_seq). Prices and quantities are int64 fixed point
-at ``PRICE_SCALE`` / ``QTY_SCALE``; rates, implied vols and greeks stay float64.
+ts_event_us, ts_local_us, file_id, file_seq). Prices and quantities are exact decimals,
+``DECIMAL_TYPE`` (decimal128(38, 18)); rates, implied vols and greeks stay float64.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-from pointline.schemas.spec import PRICE_SCALE, QTY_SCALE, ColumnSpec, TableSpec
+from pointline.schemas.spec import DECIMAL_TYPE, ColumnSpec, TableSpec
 
 __all__ = [
     "BOOK_SNAPSHOTS",
@@ -30,19 +30,16 @@ def _col(
     description: str,
     *,
     nullable: bool = False,
-    scale: int | None = None,
 ) -> ColumnSpec:
-    return ColumnSpec(
-        name=name, dtype=dtype, nullable=nullable, description=description, scale=scale
-    )
+    return ColumnSpec(name=name, dtype=dtype, nullable=nullable, description=description)
 
 
 def _price(name: str, description: str, *, nullable: bool = False) -> ColumnSpec:
-    return _col(name, pa.int64(), description, nullable=nullable, scale=PRICE_SCALE)
+    return _col(name, DECIMAL_TYPE, description, nullable=nullable)
 
 
 def _qty(name: str, description: str, *, nullable: bool = False) -> ColumnSpec:
-    return _col(name, pa.int64(), description, nullable=nullable, scale=QTY_SCALE)
+    return _col(name, DECIMAL_TYPE, description, nullable=nullable)
 
 
 def _float(name: str, description: str) -> ColumnSpec:
@@ -74,6 +71,7 @@ def _event_table(name: str, description: str, *columns: ColumnSpec) -> TableSpec
         partition_by=_PARTITION,
         business_keys=_ROW_KEY,
         tie_break_keys=_ARRIVAL_ORDER,
+        schema_version=2,  # 2: prices and quantities decimal128(38, 18), were int64 at 10^9
     )
 
 
@@ -111,16 +109,16 @@ BOOK_SNAPSHOTS = _event_table(
     "book_snapshots",
     "Top-N book snapshots (Tardis book_snapshot_5 / _25); best level first.",
     _col("depth", pa.int32(), "number of levels per side the vendor publishes"),
-    _col("bid_prices", pa.list_(pa.int64()), "bid prices, best first", scale=PRICE_SCALE),
-    _col("bid_qtys", pa.list_(pa.int64()), "bid sizes, best first", scale=QTY_SCALE),
-    _col("ask_prices", pa.list_(pa.int64()), "ask prices, best first", scale=PRICE_SCALE),
-    _col("ask_qtys", pa.list_(pa.int64()), "ask sizes, best first", scale=QTY_SCALE),
+    _col("bid_prices", pa.list_(DECIMAL_TYPE), "bid prices, best first; null = empty level"),
+    _col("bid_qtys", pa.list_(DECIMAL_TYPE), "bid sizes, best first; null = empty level"),
+    _col("ask_prices", pa.list_(DECIMAL_TYPE), "ask prices, best first; null = empty level"),
+    _col("ask_qtys", pa.list_(DECIMAL_TYPE), "ask sizes, best first; null = empty level"),
 )
 
 DERIVATIVE_TICKER = _event_table(
     "derivative_ticker",
     "Derivative instrument ticker: mark, index, funding, open interest.",
-    _price("mark_price", "mark price"),
+    _price("mark_price", "mark price; null before the venue publishes one", nullable=True),
     _price("index_price", "index price", nullable=True),
     _price("last_price", "last traded price", nullable=True),
     _qty("open_interest", "open interest", nullable=True),

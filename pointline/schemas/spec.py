@@ -1,10 +1,12 @@
 """`ColumnSpec` and `TableSpec`: the vocabulary every table schema is written in.
 
 A spec is frozen and checked when it is built: duplicate columns, keys that name unknown
-columns, nullable partition columns and a scale on a non-integer column are errors. The
-Arrow schema derived from a spec carries nullability, the fixed-point scale as field
-metadata (``pointline.scale``) and the table's name and schema version as schema metadata
+columns and nullable partition columns are errors. The Arrow schema derived from a spec
+carries nullability, each column's description as field metadata
+(``pointline.description``) and the table's name and schema version as schema metadata
 (``pointline.table``, ``pointline.schema_version``), so every Parquet file says what it is.
+
+Every price and quantity is :data:`DECIMAL_TYPE` (docs/contracts.md section 3).
 """
 
 from __future__ import annotations
@@ -20,23 +22,26 @@ import pyarrow as pa
 from pointline.errors import SchemaError
 
 __all__ = [
+    "DECIMAL_FRACTION_DIGITS",
+    "DECIMAL_INTEGER_DIGITS",
+    "DECIMAL_TYPE",
     "META_DESCRIPTION",
-    "META_SCALE",
     "META_SCHEMA_VERSION",
     "META_TABLE",
-    "PRICE_SCALE",
-    "QTY_SCALE",
     "ColumnSpec",
     "TableKind",
     "TableSpec",
 ]
 
-PRICE_SCALE = 1_000_000_000
-"""Fixed-point factor of every price column: 1.5 is stored as 1_500_000_000."""
-QTY_SCALE = 1_000_000_000
-"""Fixed-point factor of every quantity column."""
+DECIMAL_FRACTION_DIGITS = 18
+"""Fractional digits every price and quantity keeps exactly (more is ``inexact_value``)."""
+DECIMAL_INTEGER_DIGITS = 20
+"""Integer digits every price and quantity holds (magnitude >= 10^20 is ``value_out_of_range``)."""
+DECIMAL_TYPE = pa.decimal128(
+    DECIMAL_INTEGER_DIGITS + DECIMAL_FRACTION_DIGITS, DECIMAL_FRACTION_DIGITS
+)
+"""``decimal128(38, 18)``: the Arrow type of every price and quantity, in every table."""
 
-META_SCALE = b"pointline.scale"
 META_DESCRIPTION = b"pointline.description"
 META_TABLE = b"pointline.table"
 META_SCHEMA_VERSION = b"pointline.schema_version"
@@ -49,33 +54,21 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 @dataclass(frozen=True, kw_only=True)
 class ColumnSpec:
-    """One column: its name, Arrow type, nullability, meaning and fixed-point scale."""
+    """One column: its name, Arrow type, nullability and meaning."""
 
     name: str
     dtype: pa.DataType
     nullable: bool = False
     description: str = ""
-    scale: int | None = None
-    """Fixed-point factor (``PRICE_SCALE``) for int64 or list<int64> columns, else None."""
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
             msg = f"column name {self.name!r} must be lower snake case ([a-z][a-z0-9_]*)"
             raise SchemaError(msg)
-        if self.scale is not None:
-            value_type = self.dtype.value_type if pa.types.is_list(self.dtype) else self.dtype
-            if not pa.types.is_int64(value_type):
-                msg = f"column {self.name!r}: a scale needs int64 or list<int64>, got {self.dtype}"
-                raise SchemaError(msg)
-            if self.scale <= 0:
-                msg = f"column {self.name!r}: scale must be positive, got {self.scale}"
-                raise SchemaError(msg)
 
     def to_arrow(self) -> pa.Field[Any]:
-        """The Arrow field, with the scale and description as field metadata."""
+        """The Arrow field, with the description as field metadata."""
         metadata: dict[bytes, bytes] = {}
-        if self.scale is not None:
-            metadata[META_SCALE] = str(self.scale).encode()
         if self.description:
             metadata[META_DESCRIPTION] = self.description.encode()
         return pa.field(self.name, self.dtype, nullable=self.nullable, metadata=metadata or None)

@@ -56,9 +56,10 @@ __all__ = [
 Array: TypeAlias = "pa.Array[Any]"
 BoolMask: TypeAlias = npt.NDArray[np.bool_]
 
-Kind = Literal["lower", "text", "fixed", "int", "ts_us", "float", "bool"]
+Kind = Literal["lower", "text", "decimal", "int", "ts_us", "float", "bool"]
 """How a vendor field's text is read: ``lower`` trimmed and lower-cased text; ``text``
-trimmed text; ``fixed`` an exact decimal (docs/contracts.md section 3); ``int`` an int64; ``ts_us``
+trimmed text; ``decimal`` an exact ``decimal128(38, 18)`` (prices and quantities,
+docs/contracts.md section 3); ``int`` an int64; ``ts_us``
 an int64 of microseconds since the epoch, range-checked (``timestamp_out_of_range``);
 ``float`` a float64 (rates, vols, greeks); ``bool`` ``true``/``false``."""
 
@@ -104,7 +105,11 @@ class Field:
 @dataclass(frozen=True, slots=True)
 class PathFacts:
     """What a Bronze path says about its file (never used to read row values): the data
-    type, the date, and other facts such as ``exchange`` and ``symbol``."""
+    type, the date, and other facts such as ``exchange`` and ``symbol``.
+
+    Two facts bind the rows: a row whose ``exchange`` differs from ``extras["exchange"]``
+    is quarantined (``exchange_mismatch``), and times more than 2 days after ``date``
+    are (``timestamp_out_of_range``; 2100-01-01 when there is no date)."""
 
     data_type: str
     date: datetime.date | None = None

@@ -87,14 +87,13 @@ def _absent(column: str, dtype: pa.DataType) -> Derived:
 
 
 def _levels(read: ReadFields, headers: list[str]) -> Array:
-    """Row-wise ``list<int64>`` of the given fields, one item per level (null if empty)."""
+    """Row-wise ``list<decimal128(38, 18)>`` of the given fields, one item per level, best
+    first (null where a level is empty)."""
     n, depth = read.n, len(headers)
-    columns = [read.values[h] for h in headers]
-    matrix = np.stack([c.fill_null(0).to_numpy(zero_copy_only=False) for c in columns], axis=1)
-    valid = np.stack(
-        [np.asarray(pc.is_valid(c).to_numpy(zero_copy_only=False)) for c in columns], axis=1
-    )
-    items = pa.array(matrix.reshape(-1), type=pa.int64(), mask=~valid.reshape(-1))
+    # Level-major concatenation, then a gather into row-major order.
+    stacked = pa.concat_arrays([read.values[h] for h in headers])
+    order = (np.arange(depth, dtype=np.int64) * n + np.arange(n, dtype=np.int64)[:, None]).ravel()
+    items = stacked.take(pa.array(order))
     offsets = pa.array(np.arange(n + 1, dtype=np.int32) * depth, type=pa.int32())
     return pa.ListArray.from_arrays(offsets, items)
 
@@ -151,8 +150,8 @@ def _trade_like(data_type: str, id_column: str, rule: Rule, *extra: Derived) -> 
             *_PREFIX,
             Field("id", "text", to=id_column),
             Field("side", "lower", required=True),
-            Field("price", "fixed", required=True),
-            Field("amount", "fixed", to="qty", required=True),
+            Field("price", "decimal", required=True),
+            Field("amount", "decimal", to="qty", required=True),
         ),
         derived=(_EVENT_TIME, *extra),
         rule=rule,
@@ -164,7 +163,7 @@ def _book_snapshot(depth: int) -> FileFormat:
     return FileFormat(
         data_type=f"book_snapshot_{depth}",
         table="book_snapshots",
-        fields=(*_PREFIX, *(Field(h, "fixed", to=None) for h in levels)),
+        fields=(*_PREFIX, *(Field(h, "decimal", to=None) for h in levels)),
         derived=(_EVENT_TIME, _snapshot(depth)),
     )
 
@@ -179,10 +178,10 @@ _FORMATS: Final = (
         table="quotes",
         fields=(
             *_PREFIX,
-            Field("ask_amount", "fixed", to="ask_qty"),
-            Field("ask_price", "fixed"),
-            Field("bid_price", "fixed"),
-            Field("bid_amount", "fixed", to="bid_qty"),
+            Field("ask_amount", "decimal", to="ask_qty"),
+            Field("ask_price", "decimal"),
+            Field("bid_price", "decimal"),
+            Field("bid_amount", "decimal", to="bid_qty"),
         ),
         derived=(_EVENT_TIME, _absent("seq_num", pa.int64())),
         rule=rules.INVALID_QUOTE,
@@ -194,8 +193,8 @@ _FORMATS: Final = (
             *_PREFIX,
             Field("is_snapshot", "bool"),
             Field("side", "lower", required=True),
-            Field("price", "fixed", required=True),
-            Field("amount", "fixed", to="qty", required=True),
+            Field("price", "decimal", required=True),
+            Field("amount", "decimal", to="qty", required=True),
         ),
         derived=(_EVENT_TIME, _absent("book_seq", pa.int64())),
         rule=rules.INVALID_BOOK_UPDATE,
@@ -210,13 +209,12 @@ _FORMATS: Final = (
             Field("funding_timestamp", "int", to="funding_ts_us"),
             Field("funding_rate", "float"),
             Field("predicted_funding_rate", "float"),
-            Field("open_interest", "fixed"),
-            Field("last_price", "fixed"),
-            Field("index_price", "fixed"),
-            Field("mark_price", "fixed"),
+            Field("open_interest", "decimal"),
+            Field("last_price", "decimal"),
+            Field("index_price", "decimal"),
+            Field("mark_price", "decimal"),
         ),
         derived=(_EVENT_TIME,),
-        rule=rules.INVALID_MARK_PRICE,
     ),
     FileFormat(
         data_type="options_chain",
@@ -224,20 +222,20 @@ _FORMATS: Final = (
         fields=(
             *_PREFIX,
             Field("type", "lower", to="option_type", required=True),
-            Field("strike_price", "fixed", to="strike", required=True),
+            Field("strike_price", "decimal", to="strike", required=True),
             Field("expiration", "int", to="expiration_ts_us", required=True),
-            Field("open_interest", "fixed"),
-            Field("last_price", "fixed"),
-            Field("bid_price", "fixed"),
-            Field("bid_amount", "fixed", to="bid_qty"),
+            Field("open_interest", "decimal"),
+            Field("last_price", "decimal"),
+            Field("bid_price", "decimal"),
+            Field("bid_amount", "decimal", to="bid_qty"),
             Field("bid_iv", "float"),
-            Field("ask_price", "fixed"),
-            Field("ask_amount", "fixed", to="ask_qty"),
+            Field("ask_price", "decimal"),
+            Field("ask_amount", "decimal", to="ask_qty"),
             Field("ask_iv", "float"),
-            Field("mark_price", "fixed"),
+            Field("mark_price", "decimal"),
             Field("mark_iv", "float"),
             Field("underlying_index", "text"),
-            Field("underlying_price", "fixed"),
+            Field("underlying_price", "decimal"),
             *(Field(greek, "float") for greek in ("delta", "gamma", "vega", "theta", "rho")),
         ),
         derived=(_EVENT_TIME,),

@@ -38,7 +38,7 @@ TICKS = FileFormat(
     table="trades",
     fields=(
         Field("time", "ts_us", to="ts_event_us", required=True),
-        Field("price", "fixed", required=True),
+        Field("price", "decimal", required=True),
     ),
     derived=(
         Derived(
