@@ -123,14 +123,27 @@ def _parse_int(text: Array, present: BoolMask) -> tuple[Array, BoolMask, BoolMas
     out_of_range = np.zeros(n, dtype=np.bool_)
     if long_rows.any():
         texts = cast("list[str]", text.filter(pa.array(long_rows)).to_pylist())  # digits
-        numbers = [int(t) for t in texts]
-        fits = np.array([_INT64_MIN <= v <= _INT64_MAX for v in numbers], dtype=np.bool_)
+        # Over 19 significant digits is out of range (and Python's int() refuses a string
+        # of more than 4300 digits).
+        numbers = [_exact_int(t) for t in texts]
+        fits = np.array(
+            [v is not None and _INT64_MIN <= v <= _INT64_MAX for v in numbers], dtype=np.bool_
+        )
         out_of_range[np.flatnonzero(long_rows)[~fits]] = True
         exact = pa.array(
             [v if ok else None for v, ok in zip(numbers, fits, strict=True)], pa.int64()
         )
         values = pc.replace_with_mask(values, pa.array(long_rows), exact)
     return values, unparseable, out_of_range
+
+
+def _exact_int(text: str) -> int | None:
+    """Signed decimal digits as an int, None when over 19 significant digits (out of int64
+    range; Python's int() also refuses more than 4300 digits)."""
+    digits = text.lstrip("+-").lstrip("0") or "0"
+    if len(digits) > _INT_DIGITS + 1:
+        return None
+    return -int(digits) if text.startswith("-") else int(digits)
 
 
 def _parse_float(text: Array, present: BoolMask) -> tuple[Array, BoolMask]:

@@ -17,7 +17,9 @@ import pyarrow.dataset as ds
 from pointline.bootstrap import bootstrap_dim_symbol
 from pointline.bronze import BronzeFileMetadata, walk_bronze
 from pointline.ingest import ingest_file
+from pointline.kernels.decimal import decimal_text
 from pointline.lake import Lake
+from pointline.schemas import DECIMAL_TYPE, get_table_spec
 from pointline.testing.tardis import SymbolSpec, tardis_lines
 
 __all__ = ["demo_paths", "run_demo", "write_demo_bronze"]
@@ -127,6 +129,23 @@ def _foreign_bronze(bronze_root: Path) -> list[Path]:
     return [p for p in walk_bronze([bronze_root]) if p not in ours]
 
 
+def _write_decimal_sample(lake: Lake, out: TextIO) -> None:
+    """One stored row per table, its prices and quantities as the exact decimals they are."""
+    out.write(f"\nPrices and quantities are {DECIMAL_TYPE}: exact, never rounded. First rows:\n")
+    for table in sorted(p.name for p in lake.silver_root.iterdir() if p.is_dir()):
+        if table == "validation_log":
+            continue
+        columns = [c.name for c in get_table_spec(table).columns if c.dtype == DECIMAL_TYPE]
+        dataset = ds.dataset(lake.table_dir(table), format="parquet", partitioning="hive")
+        first = dataset.to_table(columns=["symbol", "file_seq", *columns]).sort_by("file_seq")
+        shown = " ".join(
+            f"{name}={'null' if text is None else text}"
+            for name in columns
+            for text in decimal_text(first[name].slice(0, 1)).to_pylist()
+        )
+        out.write(f"  {table:<18} {first['symbol'][0]}  {shown}\n")
+
+
 def run_demo(lake: Lake, *, out: TextIO) -> int:
     """Generate, bootstrap dim_symbol, ingest, and print a summary.
 
@@ -181,6 +200,7 @@ def run_demo(lake: Lake, *, out: TextIO) -> int:
                 f"  {table:<18} exchange={row['exchange']:<16} "
                 f"trading_date={row['trading_date']}  {row['count_all']:>6} rows\n"
             )
+    _write_decimal_sample(lake, out)
     if lake.validation_dir.is_dir():
         log = ds.dataset(lake.validation_dir, format="parquet").to_table()
         out.write(f"\nValidation log: {log.num_rows} quarantined rows\n")

@@ -30,13 +30,17 @@ def encoding_options(schema: pa.Schema) -> dict[str, Any]:
     26: 260 -> 142 ns/row to encode, 14.5 -> 8.6 MiB, against dictionary-everything with
     statistics everywhere):
 
-    - dictionary encoding only for string columns (symbols, sides: few distinct values);
-      on int64 prices and timestamps it was tried and abandoned on every page;
+    - dictionary encoding for string columns (symbols, sides: few distinct values) and
+      for the decimal prices and quantities (16 bytes each, on a tick grid: few distinct
+      values per row group; measured with pyarrow 26 on 1M L2 rows: 9.57 -> 7.63 MiB and
+      204 -> 177 ns/row to encode; 500k trades 5.81 -> 4.86 MiB, 290 -> 246 ns/row;
+      BYTE_STREAM_SPLIT made them bigger, 15.3 MiB); the writer falls back to plain
+      pages when a dictionary outgrows its page; on timestamps it never pays;
     - delta encoding for the monotone-ish int64 columns (``*_us`` times, ``file_seq``);
     - statistics on every column but the decimal prices and quantities, which no reader
       prunes on.
     """
-    strings = [f.name for f in schema if pa.types.is_string(f.type)]
+    dictionary = [f.name for f in schema if pa.types.is_string(f.type) or _is_decimal(f.type)]
     delta = {
         f.name: _DELTA
         for f in schema
@@ -44,7 +48,7 @@ def encoding_options(schema: pa.Schema) -> dict[str, Any]:
     }
     stats = [f.name for f in schema if not _is_decimal(f.type)]
     return {
-        "use_dictionary": strings,
+        "use_dictionary": dictionary,
         "column_encoding": delta,
         "write_statistics": stats,
     }

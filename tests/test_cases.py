@@ -6,9 +6,8 @@ under the Bronze root, the ingest result, the Silver rows and the validation-log
 with values worked out by hand (or with Python's ``decimal`` module), never by pyarrow.
 See ``tests/cases/README.md``.
 
-Prices and quantities are written in the expected files as exact decimal text. Silver
-stores them as int64 fixed point at 10^9 today and as decimal128(38, 18) after issue 10;
-:func:`as_decimal` reads either, so the expected files hold for both.
+Prices and quantities are written in the expected files as exact decimal text; Silver
+stores them as decimal128(38, 18), read back as ``decimal.Decimal`` (:func:`as_decimal`).
 
 The test knows ingest only by its public names: ``bootstrap_dim_symbol``, ``ingest_file``,
 ``BronzeFileMetadata.from_path`` and ``Lake``, and Silver and the validation log only as
@@ -46,8 +45,6 @@ TARDIS_DATA_TYPES = (
 )
 CASE_DIRS = sorted(p.parent for p in CASES.glob("*/*/expected.json"))
 CASE_IDS = [p.relative_to(CASES).as_posix() for p in CASE_DIRS]
-FIXED_POINT_DIGITS = 9
-"""Today's Silver prices and quantities are int64 scaled by 10**9 (README, "Reading Silver")."""
 PARTITIONING = ds.partitioning(
     pa.schema([("exchange", pa.string()), ("trading_date", pa.date32())]), flavor="hive"
 )
@@ -55,16 +52,14 @@ REQUIRED_KEYS = {"file_seq", "exchange", "symbol", "ts_event_us", "ts_local_us"}
 
 
 def as_decimal(value: Any, column_type: pa.DataType) -> Decimal | None:
-    """A Silver price or quantity as an exact ``Decimal``, from either storage: int64 fixed
-    point at 10^9 (today) or a decimal128 column (issue 10). ``None`` stays ``None``."""
+    """A Silver price or quantity (a ``decimal128(38, 18)`` value) as an exact ``Decimal``;
+    ``None`` stays ``None``."""
     if value is None:
         return None
-    if pa.types.is_decimal(column_type):
-        return value if isinstance(value, Decimal) else Decimal(str(value))
-    if pa.types.is_integer(column_type):
-        return Decimal(int(value)).scaleb(-FIXED_POINT_DIGITS)
-    msg = f"{column_type} is not a price or quantity type"
-    raise TypeError(msg)
+    if column_type != pa.decimal128(38, 18):
+        msg = f"{column_type} is not the price and quantity type decimal128(38, 18)"
+        raise TypeError(msg)
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 def canonical(number: Decimal) -> str:
@@ -83,7 +78,7 @@ def render(actual: Any, column_type: pa.DataType, expected: Any) -> Any:
             return actual
         return [render(a, column_type.value_type, e) for a, e in zip(actual, expected, strict=True)]
     if isinstance(expected, str):
-        if pa.types.is_integer(column_type) or pa.types.is_decimal(column_type):
+        if pa.types.is_decimal(column_type):
             return canonical(as_decimal(actual, column_type))  # type: ignore[arg-type]
         if pa.types.is_floating(column_type):
             return expected if actual == float(expected) else repr(actual)
@@ -226,25 +221,23 @@ def test_the_quirks_are_still_in_the_files() -> None:
 # ---------------------------------------------------------------------------- as_decimal
 
 
-def test_as_decimal_reads_fixed_point_and_decimal128_alike() -> None:
-    texts = ["8531.5", "0.00001", "0", "-2.25", "12.345678912"]
-    fixed = pa.array([int(Decimal(t).scaleb(9)) for t in texts], pa.int64())
+def test_as_decimal_reads_decimal128_exactly() -> None:
+    texts = ["8531.5", "0.00001", "0", "-2.25", "12.345678912", "0.0000000012345"]
     exact = pa.array([Decimal(t) for t in texts], pa.decimal128(38, 18))
-    for column in (fixed, exact):
-        got = [as_decimal(v, column.type) for v in column.to_pylist()]
-        assert got == [Decimal(t) for t in texts]
-        assert [canonical(d) for d in got] == texts  # type: ignore[arg-type]
-    assert as_decimal(None, pa.int64()) is None
-    big = Decimal("23640926208.000000000000000001")  # beyond int64 at 10^9: decimal128 only
-    wide = pa.decimal128(38, 18)
-    assert as_decimal(pa.array([big], wide)[0].as_py(), wide) == big
-    with pytest.raises(TypeError):
-        as_decimal(1.5, pa.float64())
+    got = [as_decimal(v, exact.type) for v in exact.to_pylist()]
+    assert got == [Decimal(t) for t in texts]
+    assert [canonical(d) for d in got] == texts  # type: ignore[arg-type]
+    assert as_decimal(None, exact.type) is None
+    big = Decimal("23640926208.000000000000000001")
+    assert as_decimal(pa.array([big], exact.type)[0].as_py(), exact.type) == big
+    for other in (pa.float64(), pa.int64(), pa.decimal128(38, 9)):
+        with pytest.raises(TypeError):
+            as_decimal(1, other)
 
 
 def test_render_compares_lists_dates_and_floats() -> None:
-    levels = pa.list_(pa.int64())
-    assert render([1_500_000_000, None], levels, ["1.5", None]) == ["1.5", None]
+    levels = pa.list_(pa.decimal128(38, 18))
+    assert render([Decimal("1.500"), None], levels, ["1.5", None]) == ["1.5", None]
     assert render(datetime.date(2020, 6, 7), pa.date32(), "2020-06-07") == "2020-06-07"
     assert render(1e-05, pa.float64(), "0.00001") == "0.00001"
     assert render(1e-05, pa.float64(), "0.0001") == "1e-05"

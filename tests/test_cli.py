@@ -231,6 +231,8 @@ def test_demo_root_and_rerun(tmp_path: Path, where: str) -> None:
     code, first = run(*argv)
     assert code == 0
     assert "Validation log: 4 quarantined rows" in first
+    assert "Prices and quantities are decimal128(38, 18)" in first
+    assert "inexact_value                bid_price 64999.0000000000000000001" in first
     assert first.count("  success ") == 4
     code, second = run(*argv)
     assert code == 0

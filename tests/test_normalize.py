@@ -407,6 +407,8 @@ def test_integer_text_edge_cases() -> None:
             row("trades", timestamp="0x10"),  # Arrow's cast would take hex: we do not
             row("trades", timestamp="1583020803145000000"),  # nanoseconds: fits, wrong scale
             row("trades", timestamp="99999999999999999999"),  # beyond int64
+            row("trades", timestamp="1" + "0" * 5000),  # beyond what Python's int() reads
+            row("trades", timestamp="-" + "0" * 5000 + "7"),  # -7, with 5000 leading zeros
         ],
     )
     assert table.column("ts_event_us").to_pylist()[:2] == [1583020803145000] * 2
@@ -416,6 +418,8 @@ def test_integer_text_edge_cases() -> None:
         ("normalize", "unparseable_value", "timestamp"),
         ("normalize", "timestamp_out_of_range", "timestamp"),
         ("normalize", "value_out_of_range", "timestamp"),
+        ("normalize", "value_out_of_range", "timestamp"),
+        ("normalize", "timestamp_out_of_range", "timestamp"),
     ]
 
 

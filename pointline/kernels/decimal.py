@@ -60,6 +60,7 @@ _EXACT_TEXT: Final = (
 _GRAMMAR: Final = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?")
 """sign, integer digits, fractional digits, exponent (at least one digit checked apart)."""
 _EXPONENT_BYTES: Final = (ord("e"), ord("E"))
+_MAX_EXPONENT_DIGITS: Final = 18  # longer exponents are decided by their sign alone
 _OK, _UNPARSEABLE, _INEXACT, _OUT_OF_RANGE = range(4)
 
 
@@ -160,15 +161,19 @@ def decimal_text(values: pa.Array[Any] | pa.ChunkedArray[Any]) -> pa.StringArray
     ['9.39', '-0.000000001', '0', None]
     """
     arr = as_array(values)
-    if not pa.types.is_decimal(arr.type):
-        msg = f"decimal_text expects a decimal array, got {arr.type}"
+    if not pa.types.is_decimal128(arr.type):
+        msg = f"decimal_text expects a decimal128 array, got {arr.type}; cast it first"
         raise SchemaError(msg)
     scale = arr.type.scale
     # The same 16-byte values read at scale 0 are the unscaled integers, printed plainly.
     unscaled_type = pa.decimal128(arr.type.precision, 0)
     unscaled = pa.Array.from_buffers(unscaled_type, len(arr), arr.buffers(), offset=arr.offset)
     digits: Array = pc.cast(unscaled, pa.string())
-    if scale <= 0:
+    if scale < 0:  # 123 at scale -2 is 12300
+        zeros: Array = pc.binary_join_element_wise(digits, "0" * -scale, "")
+        is_zero = pc.equal(digits, pa.scalar("0", pa.string()))
+        return as_array(pc.if_else(is_zero, digits, zeros))  # type: ignore[return-value]
+    if scale == 0:
         return digits  # type: ignore[return-value]  # cast to string gives a StringArray
     negative = pc.starts_with(digits, "-")
     magnitude = pc.utf8_lpad(pc.utf8_ltrim(digits, "-"), scale + 1, "0")
@@ -276,8 +281,13 @@ def _exact_text(text: str) -> tuple[str | None, int]:
     significant = digits.rstrip("0")
     if not significant:
         return "0", _OK
+    negative_exponent = (exponent_text or "").startswith("-")
+    written = (exponent_text or "0").lstrip("+-").lstrip("0") or "0"
+    if len(written) > _MAX_EXPONENT_DIGITS:  # |exponent| >= 10^18: no digit string reaches
+        return None, _INEXACT if negative_exponent else _OUT_OF_RANGE
     # value = significant * 10^exponent
-    exponent = int(exponent_text or 0) - len(fraction) + len(digits) - len(significant)
+    exponent = (-int(written) if negative_exponent else int(written)) - len(fraction)
+    exponent += len(digits) - len(significant)
     if exponent + len(significant) > DECIMAL_INTEGER_DIGITS:
         return None, _OUT_OF_RANGE
     if exponent < -DECIMAL_FRACTION_DIGITS:
