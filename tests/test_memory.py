@@ -1,10 +1,12 @@
 """Bounded memory: the peak of an ingest does not grow with the input size.
 
-A 100k-row and a 2M-row generated L2 ``.csv.gz`` are each ingested in a fresh process
+A 100k-, a 1M- and a 2M-row generated L2 ``.csv.gz`` are each ingested in a fresh process
 (pyarrow's pool peak is process-wide and cannot be reset), which reports
-``pa.default_memory_pool().max_memory()`` and its own ``ru_maxrss``. Twenty times the rows
-must not cost more than a small margin of memory. No wall-clock threshold anywhere: the
-numbers of record are in benchmarks/ (``make bench``).
+``pa.default_memory_pool().max_memory()`` and its own peak RSS (``VmHWM`` from
+``/proc/self/status``: Linux carries ``ru_maxrss`` over ``exec`` from the parent, so in a
+big pytest process every child reported the parent's peak). Twice the rows past 1M, and
+twenty times the rows from 100k, must not cost more than a small margin of memory. No
+wall-clock threshold anywhere: the numbers of record are in benchmarks/ (``make bench``).
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from pointline.lake import Lake
 from pointline.testing.tardis import DEFAULT_SYMBOLS, write_tardis_file
 
 MIB = 2**20
-SMALL, MEDIUM, LARGE = 100_000, 500_000, 2_000_000
+SMALL, MEDIUM, LARGE = 100_000, 1_000_000, 2_000_000
 
 _INGEST = """
 import json, resource, sys
+from pathlib import Path
 import pyarrow as pa
 from pointline.bronze import BronzeFileMetadata
 from pointline.ingest import ingest_file
@@ -33,9 +36,11 @@ from pointline.lake import Lake
 lake = Lake(sys.argv[1])
 meta = BronzeFileMetadata.from_path(sys.argv[2], bronze_root=lake.bronze_root)
 result = ingest_file(meta, lake=lake)
+status = Path("/proc/self/status")
+hwm = [line.split()[1] for line in status.read_text().splitlines() if line.startswith("VmHWM")]
+peak = int(hwm[0]) * 1024 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({"status": result.status, "rows": result.rows_total,
-                  "pool_peak": pa.default_memory_pool().max_memory(),
-                  "max_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+                  "pool_peak": pa.default_memory_pool().max_memory(), "max_rss": peak}))
 """
 
 
@@ -82,10 +87,13 @@ def test_ingest_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
     print(summary)
     assert large["pool_peak"] < 256 * MIB, summary
     # Once the buffers are full (CSV read-ahead of 32 blocks, one row group per open
-    # partition), 4x the rows costs nothing more.
+    # partition, the encoder's queue; about 1M rows of L2 with 16-byte decimals), twice the
+    # rows costs nothing more (measured: 59.4, 62.5 and 63.0 MiB at 1M, 2M and 4M rows).
     assert large["pool_peak"] <= medium["pool_peak"] + 16 * MIB, summary
     assert large["max_rss"] <= medium["max_rss"] + 32 * MIB, summary
     # A 100k-row file (~3 MB gz) fills neither buffer: what 20x the rows may add is those
     # buffers, not the file.
     assert large["pool_peak"] <= small["pool_peak"] + 48 * MIB, summary
-    assert large["max_rss"] <= small["max_rss"] + 96 * MIB, summary
+    # Measured RSS growth 100k -> 2M: 81-93 MiB, ~46 of it Arrow's pool filling the buffers
+    # above, the rest malloc arenas and the Parquet writer's dictionaries (decimal pages).
+    assert large["max_rss"] <= small["max_rss"] + 128 * MIB, summary
