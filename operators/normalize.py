@@ -27,7 +27,9 @@ wins):
 4. every ``ts_us`` field before 2000-01-01 or more than 2 days after the file's date
    (:func:`latest_ts_us`) -> ``timestamp_out_of_range`` (flag field = its header); the
    bound never reads the wall clock, so a rebuild gives the same bytes;
-5. the table's own rule (``invalid_trade``, ``invalid_quote``, ...), without a field.
+5. the table's own rule (``invalid_trade``, ``invalid_quote``, ...), column by column in
+   the rule's order, the field being the vendor header behind the column (``amount`` for
+   ``qty``).
 
 Everything is vectorised per batch with pyarrow.compute and numpy; no Python runs per row.
 """
@@ -245,6 +247,9 @@ def normalize(fmt: FileFormat, facts: PathFacts | None = None, *, name: str = "n
     times = [f.header for f in fmt.fields if f.kind == "ts_us"]
     latest = latest_ts_us(path_facts.date)
     named_exchange = path_facts.extras.get("exchange")
+    # The vendor field behind each canonical column: a rule's column to blame, named as
+    # the vendor wrote it (its text is the validation log's field_value).
+    blame = {f.column: f.header for f in fmt.fields if f.column is not None}
 
     def convert(batch: pa.RecordBatch, flags: RowFlags) -> dict[str, Array]:
         # 1. Field by field, in header order: missing, unparseable, inexact, out of range.
@@ -273,7 +278,8 @@ def normalize(fmt: FileFormat, facts: PathFacts | None = None, *, name: str = "n
             flags.flag(outside, "timestamp_out_of_range", header)
         # 5. The table's own rule.
         if fmt.rule is not None:
-            flags.flag(fmt.rule.invalid(columns), fmt.rule.name)
+            for column, invalid in fmt.rule.invalid(columns).items():
+                flags.flag(invalid, fmt.rule.name, blame.get(column, column))
         return columns
 
     return Map(

@@ -1,9 +1,10 @@
 """Table rules: the row rules of each Silver table (docs/contracts.md section 8).
 
 Each rule marks the rows that break it, reading canonical columns (after normalize's
-conversion); a vendor format names the rule of the table it feeds, and normalize flags
-the marked rows under the rule's reason code. Null comparisons count as "fine": a rule
-only marks what it can see is wrong.
+conversion), column by column; a vendor format names the rule of the table it feeds,
+and normalize flags the marked rows under the rule's reason code with the vendor field
+behind the column to blame. Null comparisons count as "fine": a rule only marks what it
+can see is wrong.
 
 A rule stays only if no real instrument can break it (contracts section 8, revised).
 Prices have no sign rule: spreads, combos and some calendar instruments trade at zero or
@@ -37,47 +38,45 @@ _ZERO: Final = pa.scalar(0, DECIMAL_TYPE)
 _ZERO_INT: Final = pa.scalar(0, pa.int64())
 
 
-def _any(*masks: Array) -> Array:
-    out: Array = masks[0].fill_null(False)
-    for mask in masks[1:]:
-        filled: Array = mask.fill_null(False)
-        out = pc.or_(out, filled)
-    return out
-
-
 def _not_in(values: Array, allowed: tuple[str, ...]) -> Array:
     """True where ``values`` is null or not one of ``allowed``."""
     return pc.invert(pc.is_in(values, value_set=pa.array(allowed, pa.string())))
 
 
-def _invalid_trade(columns: Mapping[str, Array]) -> Array:
-    return _any(
-        _not_in(columns["side"], ("buy", "sell", "unknown")),
-        pc.less_equal(columns["qty"], _ZERO),
-    )
+def _invalid_trade(columns: Mapping[str, Array]) -> dict[str, Array]:
+    return {
+        "side": _not_in(columns["side"], ("buy", "sell", "unknown")),
+        "qty": pc.less_equal(columns["qty"], _ZERO),
+    }
 
 
-def _invalid_liquidation(columns: Mapping[str, Array]) -> Array:
-    return _any(_not_in(columns["side"], ("buy", "sell")), pc.less_equal(columns["qty"], _ZERO))
+def _invalid_liquidation(columns: Mapping[str, Array]) -> dict[str, Array]:
+    return {
+        "side": _not_in(columns["side"], ("buy", "sell")),
+        "qty": pc.less_equal(columns["qty"], _ZERO),
+    }
 
 
-def _invalid_quote(columns: Mapping[str, Array]) -> Array:
-    return _any(pc.less(columns["bid_qty"], _ZERO), pc.less(columns["ask_qty"], _ZERO))
+def _invalid_quote(columns: Mapping[str, Array]) -> dict[str, Array]:
+    return {
+        "bid_qty": pc.less(columns["bid_qty"], _ZERO),
+        "ask_qty": pc.less(columns["ask_qty"], _ZERO),
+    }
 
 
-def _invalid_book_update(columns: Mapping[str, Array]) -> Array:
-    return _any(
-        _not_in(columns["side"], ("bid", "ask")),
-        pc.less(columns["qty"], _ZERO),
-        pc.is_null(columns["is_snapshot"]),
-    )
+def _invalid_book_update(columns: Mapping[str, Array]) -> dict[str, Array]:
+    return {
+        "side": _not_in(columns["side"], ("bid", "ask")),
+        "qty": pc.less(columns["qty"], _ZERO),
+        "is_snapshot": pc.is_null(columns["is_snapshot"]),
+    }
 
 
-def _invalid_option_contract(columns: Mapping[str, Array]) -> Array:
-    return _any(
-        _not_in(columns["option_type"], ("call", "put")),
-        pc.less_equal(columns["expiration_ts_us"], _ZERO_INT),
-    )
+def _invalid_option_contract(columns: Mapping[str, Array]) -> dict[str, Array]:
+    return {
+        "option_type": _not_in(columns["option_type"], ("call", "put")),
+        "expiration_ts_us": pc.less_equal(columns["expiration_ts_us"], _ZERO_INT),
+    }
 
 
 INVALID_TRADE: Final = Rule("invalid_trade", _invalid_trade)

@@ -293,19 +293,21 @@ def test_tickers_without_a_mark_price_keep_their_funding_and_open_interest(
 
 
 @pytest.mark.parametrize(
-    ("side", "amount", "reason"),
+    ("side", "amount", "blamed"),
     [
-        ("buy", "0", "invalid_trade"),
-        ("sell", "-1", "invalid_trade"),
-        ("hold", "1", "invalid_trade"),
+        ("buy", "0", ("amount", "0")),
+        ("sell", "-1", ("amount", "-1")),
+        ("hold", "1", ("side", "hold")),
     ],
 )
-def test_sizes_keep_their_sign_rules(tmp_path: Path, side: str, amount: str, reason: str) -> None:
+def test_sizes_keep_their_sign_rules_and_the_log_names_the_field(
+    tmp_path: Path, side: str, amount: str, blamed: tuple[str, str]
+) -> None:
     lake = Lake(tmp_path)
     path = bronze(lake, "trades", [trade(1, "1", "1"), trade(2, "1", amount, side=side)])
     [result] = ingest_all(lake, path)
     assert (result.rows_written, result.rows_quarantined) == (1, 1)
-    assert quarantined(lake) == {2: (reason, None, None)}
+    assert quarantined(lake) == {2: ("invalid_trade", *blamed)}
 
 
 def test_a_row_of_another_exchange_is_quarantined_not_partitioned(tmp_path: Path) -> None:

@@ -236,7 +236,7 @@ def test_crlf_line_ends(tmp_path: Path) -> None:
     text = trades_text(row(1), row(2, amount="-1"), row(3), end="\r\n")
     result = ingest(lake, write_bronze(lake, text))
     assert (result.status, result.rows_total, result.rows_written) == ("success", 3, 2)
-    assert quarantined(lake, result) == {2: ("invalid_trade", None)}
+    assert quarantined(lake, result) == {2: ("invalid_trade", "amount")}
     trades = _dataset_table(lake.table_dir("trades"), partitioning=PARTITIONING)
     assert trades is not None
     assert trades["qty"].to_pylist() == [Decimal(1), Decimal(1)]  # no "\r" left
@@ -375,7 +375,7 @@ def test_zero_and_negative_prices_are_kept_and_sizes_must_be_positive(tmp_path: 
     ]
     result = ingest(lake, write_bronze(lake, trades_text(*lines)))
     assert (result.status, result.rows_total, result.rows_written) == ("success", 6, 4)
-    assert quarantined(lake, result) == dict.fromkeys((4, 5), ("invalid_trade", None))
+    assert quarantined(lake, result) == dict.fromkeys((4, 5), ("invalid_trade", "amount"))
     trades = _dataset_table(lake.table_dir("trades"), partitioning=PARTITIONING)
     assert trades is not None
     prices = dict(zip(trades["file_seq"].to_pylist(), trades["price"].to_pylist(), strict=True))

@@ -649,7 +649,7 @@ def test_bad_rows_are_quarantined_with_their_reason(tmp_path: Path) -> None:
         for r in log.to_pylist()
     }
     assert got == {
-        2: ("invalid_trade", "normalize", None, None, lines[1]),
+        2: ("invalid_trade", "normalize", "amount", "-3", lines[1]),
         3: ("unparseable_value", "normalize", "amount", "abc", lines[2]),
         4: ("unparseable_value", "parse", None, None, lines[3]),
         5: ("timestamp_out_of_range", "normalize", "timestamp", str(ts * 1000), lines[4]),

@@ -138,12 +138,14 @@ class Derived:
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """A table's own row rule: ``invalid`` marks (true) the rows that break it, reading the
-    canonical columns; they are quarantined under the reason ``name`` (docs/contracts.md
-    section 8)."""
+    """A table's own row rule (docs/contracts.md section 8): ``invalid`` reads the canonical
+    columns and returns, for each canonical column to blame, a mask of the rows where that
+    column breaks the rule (``{"qty": qty <= 0, "side": side not buy/sell}``), in the
+    order they are checked. The rows are quarantined under the reason ``name``, with the
+    vendor field that produced the column as the field to blame (its text as the value)."""
 
     name: str
-    invalid: Callable[[Mapping[str, Array]], Array]
+    invalid: Callable[[Mapping[str, Array]], Mapping[str, Array]]
 
 
 @dataclass(frozen=True, kw_only=True)
