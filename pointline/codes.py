@@ -23,7 +23,9 @@ __all__ = [
 FileStatus = Literal["pending", "success", "failed", "quarantined", "superseded"]
 """pending: work started, not finished; success: every row landed or some were quarantined;
 failed: a file-level problem, nothing landed; quarantined: every row was quarantined;
-superseded: new content at the same bronze path replaced this file."""
+superseded: its output is not live because new content at the same bronze path replaced
+it, or (``status_reason`` ``duplicate_content``) the same bytes are live under a smaller
+bronze path."""
 
 FILE_STATUSES: Final[tuple[FileStatus, ...]] = get_args(FileStatus)
 

@@ -5,29 +5,34 @@ normalize, from the vendor registry) and the operators package (the rest), so it
 the few pointline modules allowed to import ``operators`` (tests/test_layering.py).
 
 The protocol for one file, every step keyed by its deterministic ``file_id``, under the
-file's writer lock:
+file's writer lock (docs/contracts.md section 7, "Publishing"):
 
-1. skip a ``success`` identity unless ``force``;
-2. clean up after a crashed writer of the same file (an entry left ``pending``);
-3. commit ``pending``;
-4. drain parse -> normalize -> tz_partition -> pit_join -> quarantine_split -> sequence
-   into staged Silver and validation-log files (under the lake's staging folders,
-   invisible to readers); the drain checks rows in == rows written + rows quarantined;
-5. re-hash the Bronze file (what was read is what was hashed);
-6. publish the staged files (atomic renames) and commit the end state with the files the
-   file_id owns, marking older contents of the same path ``superseded`` in the same
-   commit; then delete the files the new state no longer owns.
+1. roll forward a publish a crash interrupted (:func:`finish_publishes`); skip a
+   ``success`` identity unless ``force``; remove staging of attempts that never committed;
+2. commit ``pending``, only when nothing of the file is live (a forced re-ingest of a live
+   file commits nothing yet: its previous output stays readable by every reader);
+3. drain parse -> normalize -> tz_partition -> pit_join -> quarantine_split -> sequence
+   into files under ``_pointline/staging/<file_id>-<token>/`` (never under ``silver/``);
+   the drain checks rows in == rows written + rows quarantined;
+4. re-hash the Bronze file (what was read is what was hashed);
+5. commit the end state naming the files it owns and its staging token, marking older
+   contents of the same path ``superseded`` in the same commit;
+6. move each staged file into ``silver/`` by an atomic rename (a same-name file is
+   replaced whole), then delete the files of the file_id the new state does not own.
 
-A file-level error at any step commits ``failed`` with the reason and the error text and
-leaves no Silver rows of that file behind. ``dry_run`` drains the same chain into counting
-sinks and commits nothing. Recovery (``repair``, ``verify``) is in
-:mod:`pointline.recovery`; building dim_symbol from Bronze in :mod:`pointline.bootstrap`.
+A file-level error commits ``failed`` with the reason and the error text when nothing of
+the file was live; when a previous output is live, it and its status stay in force and the
+failed attempt is recorded beside them (``attempt_reason``, ``attempt_error``).
+``dry_run`` drains the same chain into counting sinks and commits nothing. Recovery
+(``repair``, ``verify``) is in :mod:`pointline.recovery`; building dim_symbol from Bronze
+in :mod:`pointline.bootstrap`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -60,6 +65,7 @@ __all__ = [
     "IngestionResult",
     "bronze_steps",
     "build_chain",
+    "finish_publishes",
     "ingest_file",
     "owned_files",
     "update_manifest_status",
@@ -77,10 +83,9 @@ FAULT_POINTS = (
     "after_pending",
     "mid_stream",
     "after_sinks",
-    "mid_publish",
-    "after_silver_publish",
-    "after_publish",
     "after_commit",
+    "mid_publish",
+    "after_publish",
     "after_failed_commit",
 )
 """Where crash tests kill an ingest (``POINTLINE_FAULT=<point>``): the process exits at
@@ -327,12 +332,15 @@ def _ingest(
     file_id = base.file_id
     manifest = lake.manifest()
     previous = manifest.get(file_id)
+    _finish_publish(lake, previous)
     if previous is not None and previous.status == "success" and not force:
         return IngestionResult.of_entry(previous, skipped=True)
-    if previous is not None and previous.status == "pending":
-        lake.discard_unpublished(file_id, keep=owned_files(previous))
-    manifest.commit([_entry(meta, base, previous=previous)])
-    fault("after_pending")
+    for _, _, abandoned in lake.staged(file_id):  # attempts that never committed
+        shutil.rmtree(abandoned, ignore_errors=True)
+    live = previous is not None and previous.status in _LIVE
+    if not live:  # nothing of this file is readable: pending hides nothing
+        manifest.commit([_entry(meta, base, previous=previous)])
+        fault("after_pending")
     staging = lake.staging(base.table_name, file_id, uuid.uuid4().hex[:12])
 
     def staged_sinks(fmt: FileFormat) -> _Sinks:
@@ -345,27 +353,31 @@ def _ingest(
     result, drained = run(staged_sinks)
     if drained is None:
         staging.remove()
-        manifest.commit(
-            [_entry(meta, result, previous=previous, silver_files=(), quarantine_files=())]
-        )
+        if live and previous is not None:
+            # The previous output and its status stay in force; the failed attempt is
+            # recorded beside them (docs/contracts.md section 7).
+            beside = previous.replace(
+                attempt_reason=result.status_reason,
+                attempt_error=result.error_message,
+                processed_at_ts_us=_now_us(),
+            )
+            manifest.commit([beside])
+        else:
+            manifest.commit(
+                [_entry(meta, result, previous=previous, silver_files=(), quarantine_files=())]
+            )
         fault("after_failed_commit")
-        lake.delete(owned_files(previous))
         return result
-    silver_files = lake.publish(
-        staging.silver, lake.table_dir(result.table_name), drained.main.files
+    silver_files, quarantine_files = lake.owned_paths(
+        staging, drained.main.files, drained.sides[QUARANTINE_SPLIT].files
     )
-    fault("after_silver_publish")
-    quarantine_files = lake.publish(
-        staging.quarantine, lake.validation_dir, drained.sides[QUARANTINE_SPLIT].files
-    )
-    fault("after_publish")
     entry = _entry(
         meta,
         result,
         previous=previous,
         silver_files=silver_files,
         quarantine_files=quarantine_files,
-    )
+    ).replace(publish_token=staging.token, attempt_reason=None, attempt_error=None)
     older = [
         old
         for old in manifest.at_path(meta.vendor, meta.data_type, meta.bronze_path)
@@ -377,14 +389,59 @@ def _ingest(
             processed_at_ts_us=_now_us(),
             silver_files=(),
             quarantine_files=(),
+            publish_token=None,
         )
         for old in older
     ]
     manifest.commit([entry, *superseded])
     fault("after_commit")
-    keep = set(silver_files) | set(quarantine_files)
-    lake.delete(path for old in (previous, *older) for path in owned_files(old) if path not in keep)
+    _finish_publish(lake, entry, replaced=(previous, *older))
     return result
+
+
+_LIVE: Final = frozenset({"success", "quarantined"})
+"""Statuses whose owned files are live (readable)."""
+
+
+def _finish_publish(
+    lake: Lake, entry: ManifestEntry | None, *, replaced: Sequence[ManifestEntry | None] = ()
+) -> None:
+    """Move the files ``entry`` committed from its staging folder into ``silver/`` (a no-op
+    once done), then delete every file of its file_id (and of ``replaced``) that it does
+    not own. Rolls an interrupted publish forward; call it holding the file's lock."""
+    if entry is None or entry.publish_token is None:
+        return
+    staged = lake.staging(entry.table_name, entry.file_id, entry.publish_token)
+    if staged.root.is_dir():
+        lake.publish(staged.root, owned_files(entry))
+        fault("after_publish")
+    keep = set(owned_files(entry))
+    stale = set(lake.visible_files(entry.file_id))
+    stale.update(path for old in replaced for path in owned_files(old))
+    lake.delete(sorted(stale - keep))
+
+
+def finish_publishes(lake: Lake | str | Path) -> int:
+    """Roll forward every publish a crash interrupted, and remove staging folders of
+    attempts that never committed, skipping files a live process is writing. Returns how
+    many folders it dealt with. Cheap when there is nothing to do (one directory listing);
+    the CLI runs it before every command, ``repair`` too."""
+    the_lake = Lake.at(lake)
+    staged = the_lake.staged()
+    if not staged:
+        return 0
+    manifest = the_lake.manifest()
+    done = 0
+    for file_id, token, folder in staged:
+        with the_lake.file_lock(file_id) as held:
+            if not held:
+                continue
+            entry = manifest.get(int(file_id))
+            if entry is not None and entry.publish_token == token:
+                _finish_publish(the_lake, entry)
+            shutil.rmtree(folder, ignore_errors=True)
+            done += 1
+    return done
 
 
 def owned_files(entry: ManifestEntry | None) -> list[str]:

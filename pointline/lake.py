@@ -4,13 +4,17 @@ registries it ingests with.
     <root>/bronze/<vendor>/...                                   input, read-only
     <root>/silver/<table>/exchange=<x>/trading_date=<d>/<file_id>-<n>.parquet
     <root>/silver/validation_log/<file_id>-<n>.parquet           quarantined rows
-    <root>/silver/<table>/_staging/<file_id>-<token>/...         unpublished output
+    <root>/_pointline/staging/<file_id>-<token>/<table>/...      unpublished output
+    <root>/_pointline/staging/<file_id>-<token>/validation_log/...
     <root>/_pointline/manifest/<version>.arrow                   manifest log
     <root>/_pointline/dim_symbol/<version>...                    dim_symbol versions
     <root>/_pointline/locks/<file_id>.lock                       writer locks
 
-The staging layout lives here and nowhere else: staging folders start with ``_`` so that
-pyarrow dataset discovery never sees a file before the manifest commit publishes it.
+Nothing but published, committed files ever sits under ``silver/`` (docs/contracts.md
+section 2): an ingest writes below ``_pointline/staging/`` (same filesystem), commits its
+end state naming the files, then moves each into ``silver/`` by an atomic rename. The
+staging layout mirrors ``silver/``, so a staged file's path relative to its staging folder
+is its path relative to ``silver/``. This module is the only one that knows the layout.
 """
 
 from __future__ import annotations
@@ -29,24 +33,32 @@ from pointline.manifest import Manifest
 from pointline.vendors.protocol import VendorRegistry
 from pointline.vendors.registry import DEFAULT_VENDORS
 
-__all__ = ["STAGING", "Lake", "Staging"]
+__all__ = ["Lake", "Staging"]
 
-STAGING = "_staging"
-"""The name of a table's staging folder (hidden from pyarrow by its ``_``)."""
+_VALIDATION_LOG = "validation_log"
 
 
 @dataclass(frozen=True, slots=True)
 class Staging:
-    """Where one ingest attempt of one file writes before publishing: one folder for the
-    Silver table's files and one for its validation-log file."""
+    """Where one ingest attempt of one file writes before publishing: ``root`` mirrors
+    ``silver/``, with the Silver table's files under ``silver`` and the validation-log
+    file under ``quarantine``; ``token`` tells attempts apart."""
 
-    silver: Path
-    quarantine: Path
+    root: Path
+    table: str
+    token: str
+
+    @property
+    def silver(self) -> Path:
+        return self.root / self.table
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / _VALIDATION_LOG
 
     def remove(self) -> None:
-        """Delete both folders and everything in them."""
-        shutil.rmtree(self.silver, ignore_errors=True)
-        shutil.rmtree(self.quarantine, ignore_errors=True)
+        """Delete the folder and everything in it."""
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -79,7 +91,7 @@ class Lake:
 
     @property
     def validation_dir(self) -> Path:
-        return self.silver_root / "validation_log"
+        return self.silver_root / _VALIDATION_LOG
 
     @property
     def control_dir(self) -> Path:
@@ -106,52 +118,56 @@ class Lake:
 
     # -- staging and publishing ---------------------------------------------------------
 
+    @property
+    def staging_root(self) -> Path:
+        return self.control_dir / "staging"
+
     def staging(self, table: str, file_id: int, token: str) -> Staging:
-        """The staging folders of one ingest attempt (``token`` tells attempts apart)."""
-        name = f"{file_id}-{token}"
-        return Staging(
-            silver=self.table_dir(table) / STAGING / name,
-            quarantine=self.validation_dir / STAGING / name,
+        """The staging folder of one ingest attempt of ``file_id`` into ``table``."""
+        return Staging(root=self.staging_root / f"{file_id}-{token}", table=table, token=token)
+
+    def staged(self, file_id: int | str | None = None) -> list[tuple[str, str, Path]]:
+        """Every staging folder (of ``file_id``, or all) as ``(file_id, token, path)``, in
+        path order."""
+        if not self.staging_root.is_dir():
+            return []
+        pattern = "*" if file_id is None else f"{file_id}-*"
+        found = sorted(p for p in self.staging_root.glob(pattern) if p.is_dir())
+        return [(*path.name.split("-", 1), path) for path in found]  # type: ignore[misc]
+
+    def owned_paths(
+        self, staging: Staging, silver: Iterable[str], quarantine: Iterable[str]
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The root-relative Silver paths that staged files (relative to the staging
+        table and validation-log folders) will have once published, sorted."""
+        table = self.relative(self.table_dir(staging.table))
+        log = self.relative(self.validation_dir)
+        return (
+            tuple(sorted(f"{table}/{name}" for name in silver)),
+            tuple(sorted(f"{log}/{name}" for name in quarantine)),
         )
 
-    def staged(self, file_id: int | None = None) -> list[tuple[str, Path]]:
-        """Every staging folder in the lake (of ``file_id``, or all), with the file_id it
-        belongs to, in path order."""
-        pattern = "*" if file_id is None else f"{file_id}-*"
-        found = sorted(self.silver_root.glob(f"*/{STAGING}/{pattern}"))
-        return [(path.name.split("-", 1)[0], path) for path in found]
+    def publish(self, staging_root: Path, files: Iterable[str]) -> None:
+        """Move each file (root-relative, under ``silver/``) from the staging folder
+        ``staging_root`` into place by an atomic rename (a same-name file is replaced
+        whole), then remove the folder. A file already moved (an interrupted publish
+        being rolled forward) is skipped. Call it after the commit that names the files."""
+        silver = self.relative(self.silver_root)
+        for relative in files:
+            inside = Path(relative).relative_to(silver)
+            source = staging_root / inside
+            if not source.is_file():
+                continue
+            destination = self.root / relative
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, destination)
+            fault("mid_publish")
+        shutil.rmtree(staging_root, ignore_errors=True)
 
     def visible_files(self, file_id: int) -> list[str]:
-        """Relative paths of the published (not staged) Silver and validation-log files
-        named after ``file_id``, whether or not the manifest lists them."""
-        return sorted(
-            self.relative(path)
-            for path in self.silver_root.glob(f"*/**/{file_id}-*.parquet")
-            if STAGING not in path.relative_to(self.silver_root).parts
-        )
-
-    def publish(self, staged: Path, target: Path, files: Iterable[str]) -> tuple[str, ...]:
-        """Move each staged file (relative to ``staged``) to the same place under
-        ``target`` by an atomic rename, then remove ``staged``; returns the published
-        paths relative to the root, sorted."""
-        published = []
-        for relative in files:
-            destination = target / relative
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staged / relative, destination)
-            published.append(self.relative(destination))
-            fault("mid_publish")
-        shutil.rmtree(staged, ignore_errors=True)
-        return tuple(sorted(published))
-
-    def discard_unpublished(self, file_id: int, *, keep: Iterable[str]) -> None:
-        """Undo what a crashed writer of ``file_id`` left: its staging folders and any
-        file it published without committing (a visible ``<file_id>-<n>.parquet`` not in
-        ``keep``, the files the last commit lists). Call it holding the file's lock."""
-        for _, staged in self.staged(file_id):
-            shutil.rmtree(staged, ignore_errors=True)
-        owned = set(keep)
-        self.delete(path for path in self.visible_files(file_id) if path not in owned)
+        """Root-relative paths of the files under ``silver/`` named after ``file_id``,
+        whether or not the manifest lists them."""
+        return sorted(self.relative(p) for p in self.silver_root.glob(f"*/**/{file_id}-*.parquet"))
 
     def delete(self, relative_paths: Iterable[str]) -> None:
         """Delete files given relative to the root (missing ones are fine)."""

@@ -125,6 +125,9 @@ class ManifestEntry:
     pointline_version: str
     silver_files: tuple[str, ...] = ()
     quarantine_files: tuple[str, ...] = ()
+    publish_token: str | None = None
+    attempt_reason: FileReason | None = None
+    attempt_error: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in FILE_STATUSES:

@@ -21,7 +21,13 @@ import pyarrow.parquet as pq
 from pointline.bronze import BronzeFileMetadata, sha256_of
 from pointline.chain import Chain
 from pointline.errors import PointlineError
-from pointline.ingest import IngestionResult, bronze_steps, ingest_file, owned_files
+from pointline.ingest import (
+    IngestionResult,
+    bronze_steps,
+    finish_publishes,
+    ingest_file,
+    owned_files,
+)
 from pointline.lake import Lake
 from pointline.manifest import ManifestEntry
 
@@ -31,7 +37,8 @@ __all__ = ["repair", "verify"]
 def repair(lake: Lake | str | Path) -> list[IngestionResult]:
     """Finish what crashed writers left: every ``pending`` file is cleaned up and ingested
     again from its Bronze file (``failed`` with ``bronze_changed`` if that file is gone or
-    has new content); staging folders and locks of files nobody is writing are removed.
+    has new content); interrupted publishes are rolled forward, and staging folders and
+    locks of files nobody is writing are removed.
     Returns the result of every file it ingested again."""
     the_lake = Lake.at(lake)
     results = []
@@ -53,10 +60,7 @@ def repair(lake: Lake | str | Path) -> list[IngestionResult]:
     for stale in sorted(locks.glob("*.lock")) if locks.is_dir() else []:
         with the_lake.file_lock(stale.stem):
             pass  # taking it breaks a dead writer's lock; a live writer's is kept
-    for file_id, staged in the_lake.staged():
-        with the_lake.file_lock(file_id) as held:
-            if held:
-                shutil.rmtree(staged, ignore_errors=True)
+    finish_publishes(the_lake)
     return results
 
 
@@ -73,7 +77,8 @@ def _meta_of(lake: Lake, entry: ManifestEntry) -> BronzeFileMetadata:
 
 def _fail_changed(lake: Lake, entry: ManifestEntry) -> None:
     """Record a ``pending`` file whose Bronze file is gone or new as ``failed``."""
-    lake.discard_unpublished(entry.file_id, keep=owned_files(entry))
+    for _, _, staged in lake.staged(entry.file_id):
+        shutil.rmtree(staged, ignore_errors=True)
     failed = entry.replace(
         status="failed",
         status_reason="bronze_changed",

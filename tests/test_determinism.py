@@ -35,7 +35,6 @@ def silver_bytes(lake: Lake) -> dict[str, str]:
     return {
         p.relative_to(lake.silver_root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(lake.silver_root.rglob("*.parquet"))
-        if "_staging" not in p.parts
     }
 
 

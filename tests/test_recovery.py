@@ -74,7 +74,7 @@ def assert_consistent(lake: Lake) -> None:
     seen: dict[int, set[int]] = {fid: set() for fid in live}
     tables = [p for p in lake.silver_root.iterdir() if p.is_dir()]
     for table in tables:
-        files = sorted(p for p in table.rglob("*.parquet") if "_staging" not in p.parts)
+        files = sorted(table.rglob("*.parquet"))  # what a `**/*.parquet` glob reads
         if not files:
             continue
         rows = ds.dataset(files, format="parquet").to_table(columns=["file_id", "file_seq"])
@@ -88,12 +88,13 @@ def assert_consistent(lake: Lake) -> None:
         assert seen[fid] == set(range(1, (entry.rows_total or 0) + 1)), entry.bronze_path
         listed = {*entry.silver_files, *entry.quarantine_files}
         assert all((lake.root / f).is_file() for f in listed)
-    assert not list(lake.silver_root.rglob("_staging/*"))
+    assert not lake.staged()
     assert not list((lake.control_dir / "locks").glob("*.lock"))
 
 
 CASES = [(point, "fresh") for point in FAULT_POINTS if point != "after_failed_commit"]
-CASES += [(point, "force") for point in FAULT_POINTS if point != "after_failed_commit"]
+# A forced re-ingest of a live file commits no pending state (its output stays live).
+CASES += [(p, "force") for p in FAULT_POINTS if p not in {"after_failed_commit", "after_pending"}]
 CASES += [("after_pending", "failing"), ("after_failed_commit", "failing")]
 
 
@@ -123,13 +124,16 @@ def test_a_killed_ingest_recovers_without_loss_or_duplicates(
 def test_the_next_ingest_recovers_without_repair(tmp_path: Path) -> None:
     lake, first, second = make_lake(tmp_path, failing=False)
     env = {k: v for k, v in os.environ.items() if k != "POINTLINE_FAULT"}
-    args = [str(lake.root), "after_publish", "", str(first), str(second)]
+    args = [str(lake.root), "after_commit", "", str(first), str(second)]
     done = subprocess.run([sys.executable, "-c", SCRIPT, *args], env=env, check=False)
     assert done.returncode == 137
     fid = file_id_for(*meta(lake, second).identity)
-    assert lake.manifest().get(fid).status == "pending"  # type: ignore[union-attr]
+    entry = lake.manifest().get(fid)
+    assert entry is not None
+    assert entry.status == "success"  # committed; its files are still staged
+    assert lake.staged(fid)
     result = ingest_file(meta(lake, second), lake=lake)
-    assert (result.status, result.skipped) == ("success", False)
+    assert (result.status, result.skipped) == ("success", True)  # and the publish rolled on
     assert_consistent(lake)
 
 
@@ -174,11 +178,11 @@ def test_repair_fails_a_crashed_file_whose_bronze_is_gone_and_removes_its_rows(
 ) -> None:
     lake, first, second = make_lake(tmp_path, failing=False)
     env = {k: v for k, v in os.environ.items() if k != "POINTLINE_FAULT"}
-    args = [str(lake.root), "after_publish", "", str(first), str(second)]
+    args = [str(lake.root), "after_sinks", "", str(first), str(second)]
     assert subprocess.run([sys.executable, "-c", SCRIPT, *args], env=env, check=False).returncode
     fid = file_id_for(*meta(lake, second).identity)
-    visible = [p for p in lake.silver_root.rglob(f"{fid}-*.parquet") if "_staging" not in p.parts]
-    assert visible, "the crash left published, uncommitted files (what repair must undo)"
+    assert not list(lake.silver_root.rglob(f"{fid}-*.parquet")), "nothing under silver/"
+    assert lake.staged(fid), "the crash left staged, uncommitted files (what repair undoes)"
     second.unlink()
     repair(lake)
     entry = lake.manifest().get(fid)

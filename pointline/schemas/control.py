@@ -48,6 +48,20 @@ INGEST_MANIFEST = TableSpec(
         _col("pointline_version", pa.string(), "version of the writer"),
         _col("silver_files", pa.list_(pa.string()), "Silver files the file_id owns"),
         _col("quarantine_files", pa.list_(pa.string()), "validation-log files it owns"),
+        _col(
+            "publish_token",
+            pa.string(),
+            "staging folder (_pointline/staging/<file_id>-<token>) the owned files are moved "
+            "from after this commit; a later command finishes an interrupted move",
+            nullable=True,
+        ),
+        _col(
+            "attempt_reason",
+            pa.string(),
+            "reason of the last re-ingest that failed while this status stayed in force",
+            nullable=True,
+        ),
+        _col("attempt_error", pa.string(), "its error text", nullable=True),
     ),
     business_keys=("file_id",),
 )
