@@ -56,7 +56,7 @@ from pointline.codes import FileReason, FileStatus
 from pointline.errors import PointlineError
 from pointline.faults import fault
 from pointline.lake import Lake
-from pointline.manifest import ManifestEntry, file_id_for
+from pointline.manifest import Manifest, ManifestEntry, file_id_for
 from pointline.schemas import get_table_spec
 from pointline.vendors.protocol import FileFormat
 
@@ -281,10 +281,17 @@ def ingest_file(
     lake: Lake | str | Path,
     force: bool = False,
     dry_run: bool = False,
+    allow_duplicates: bool = False,
     extra_steps: Sequence[Operator] = (),
     block_size: int = 1 << 20,
 ) -> IngestionResult:
     """Ingest one Bronze file into the lake; see the module docstring for the protocol.
+
+    Of Bronze files with data rows whose bytes are identical, one is live: the smallest
+    ``bronze_path``, whatever the arrival order. A file whose twin with a smaller path is
+    live is not ingested: it is recorded ``superseded`` with reason ``duplicate_content``
+    naming the twin (the result says ``skipped``); a file with a smaller path than its
+    live twin takes over in one commit. ``allow_duplicates`` ingests it anyway.
 
     ``lake`` is a :class:`Lake` or its root folder. ``extra_steps`` are custom operators
     run after normalize; ``block_size`` is the CSV read block (it never changes the
@@ -313,7 +320,9 @@ def ingest_file(
     with the_lake.file_lock(file_id) as held:
         if not held:
             return base.replace(skipped=True, status_reason="in_progress")
-        return _ingest(meta, the_lake, base, force=force, run=run)
+        return _ingest(
+            meta, the_lake, base, force=force, allow_duplicates=allow_duplicates, run=run
+        )
 
 
 _Sinks: TypeAlias = tuple[Sink, Sink]
@@ -326,6 +335,7 @@ def _ingest(
     base: IngestionResult,
     *,
     force: bool,
+    allow_duplicates: bool,
     run: Callable[[Callable[[FileFormat], _Sinks]], tuple[IngestionResult, Drained | None]],
 ) -> IngestionResult:
     """Steps 1-6 of the protocol, under the file's lock."""
@@ -335,6 +345,12 @@ def _ingest(
     _finish_publish(lake, previous)
     if previous is not None and previous.status == "success" and not force:
         return IngestionResult.of_entry(previous, skipped=True)
+    twin = None if allow_duplicates else _live_twin(manifest, meta, file_id)
+    if twin is not None and twin.bronze_path < meta.bronze_path:
+        duplicate = _as_duplicate(_entry(meta, base, previous=previous), of=twin)
+        manifest.commit([duplicate])
+        lake.delete(owned_files(previous))
+        return IngestionResult.of_entry(duplicate, skipped=True)
     for _, _, abandoned in lake.staged(file_id):  # attempts that never committed
         shutil.rmtree(abandoned, ignore_errors=True)
     live = previous is not None and previous.status in _LIVE
@@ -393,6 +409,9 @@ def _ingest(
         )
         for old in older
     ]
+    if twin is not None and result.rows_total > 0:  # a smaller path takes over
+        older.append(twin)
+        superseded.append(_as_duplicate(twin, of=entry))
     manifest.commit([entry, *superseded])
     fault("after_commit")
     _finish_publish(lake, entry, replaced=(previous, *older))
@@ -401,6 +420,44 @@ def _ingest(
 
 _LIVE: Final = frozenset({"success", "quarantined"})
 """Statuses whose owned files are live (readable)."""
+
+
+def _live_twin(manifest: Manifest, meta: BronzeFileMetadata, file_id: int) -> ManifestEntry | None:
+    """The live entry with data rows whose Bronze bytes are ``meta``'s, under another path
+    (the smallest such path, if several)."""
+    twins = [
+        entry
+        for entry in manifest.with_hash(meta.sha256)
+        if entry.file_id != file_id
+        and entry.status in _LIVE
+        and (entry.rows_total or 0) > 0
+        and (entry.vendor, entry.data_type) == (meta.vendor, meta.data_type)
+    ]
+    return min(twins, key=lambda e: e.bronze_path, default=None)
+
+
+def _as_duplicate(entry: ManifestEntry, *, of: ManifestEntry) -> ManifestEntry:
+    """``entry`` recorded as a duplicate of the live ``of``: superseded, owning nothing,
+    the same record whichever of the two arrived first."""
+    return entry.replace(
+        status="superseded",
+        status_reason="duplicate_content",
+        error_message=f"same bytes as {of.bronze_path} (file_id {of.file_id}), which is live",
+        rows_total=None,
+        rows_written=None,
+        rows_quarantined=None,
+        trading_date_min=None,
+        trading_date_max=None,
+        ts_event_min_us=None,
+        ts_event_max_us=None,
+        duration_us=None,
+        silver_files=(),
+        quarantine_files=(),
+        publish_token=None,
+        attempt_reason=None,
+        attempt_error=None,
+        processed_at_ts_us=_now_us(),
+    )
 
 
 def _finish_publish(

@@ -238,6 +238,7 @@ class Manifest:
         self._version = 0
         self._state: dict[int, ManifestEntry] = {}
         self._by_path: dict[tuple[str, str, str], set[int]] = {}
+        self._by_hash: dict[str, set[int]] = {}
         self._problems: list[str] = []
 
     @property
@@ -294,6 +295,11 @@ class Manifest:
         found = [self._state[file_id] for file_id in ids]
         found.sort(key=lambda entry: (entry.created_at_ts_us, entry.file_id))
         return found
+
+    def with_hash(self, file_hash: str) -> list[ManifestEntry]:
+        """Every current entry whose Bronze bytes have this SHA-256, by file_id."""
+        self._ensure_loaded()
+        return [self._state[i] for i in sorted(self._by_hash.get(file_hash, ()))]
 
     def state_table(self) -> pa.Table:
         """The current state as an INGEST_MANIFEST table, sorted by file_id."""
@@ -395,8 +401,10 @@ class Manifest:
                     f"{held.identity} to {entry.identity}"
                 )
                 self._by_path.get(held.identity[:3], set()).discard(entry.file_id)
+                self._by_hash.get(held.file_hash, set()).discard(entry.file_id)
             self._state[entry.file_id] = entry
             self._by_path.setdefault(entry.identity[:3], set()).add(entry.file_id)
+            self._by_hash.setdefault(entry.file_hash, set()).add(entry.file_id)
 
     def _load_checkpoint(self) -> None:
         """Load the newest readable checkpoint, noting any that are torn."""
