@@ -4,8 +4,9 @@ that finds them.
 ``bronze_path`` is always POSIX and relative to the bronze root, so one file has one
 identity however it was named on the command line (docs/contracts.md section 7). The
 vendor is the first folder under the bronze root; the data type, date and other facts
-come from that vendor's path rules (:meth:`pointline.vendors.Vendor.describe`) unless
-given; the path is never used to read row values.
+come from that vendor's path rules (:meth:`pointline.vendors.Vendor.describe`; Tardis
+reads the tardis-dev client's flat file names and hive folders, see
+:mod:`pointline.vendors.tardis`) unless given; the path is never used to read row values.
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ _CHUNK = 1 << 20
 
 
 class BronzeError(PointlineError, ValueError):
-    """A Bronze path or file that cannot be ingested as given."""
+    """A Bronze path or file that cannot be ingested as given (outside the bronze root,
+    not a file): ``bad_path``."""
+
+    reason: ClassVar[FileReason] = "bad_path"
 
 
 class BronzeChangedError(BronzeError):
@@ -108,7 +112,8 @@ class BronzeFileMetadata:
         The vendor is the first folder below the bronze root and its path rules give the
         data type, date and extras; ``vendor`` and ``data_type`` override them (then a
         path outside the rules is fine). Raises :class:`BronzeError` for a path outside
-        the root or not a file, and the vendor's ``bad_path`` errors.
+        the root or not a file, and the vendor's path errors (``bad_path``, and
+        ``unsupported_data_type`` for a file name that names an unknown data type).
 
         >>> import tempfile, pathlib
         >>> root = pathlib.Path(tempfile.mkdtemp())
@@ -117,6 +122,11 @@ class BronzeFileMetadata:
         >>> meta = BronzeFileMetadata.from_path(f, bronze_root=root)
         >>> meta.vendor, meta.data_type, meta.bronze_path.split("/")[0], str(meta.date)
         ('tardis', 'trades', 'tardis', '2024-09-29')
+        >>> flat = root / "tardis/deribit_options_chain_2020-06-07_OPTIONS.csv.gz"
+        >>> _ = flat.write_bytes(b"")
+        >>> meta = BronzeFileMetadata.from_path(flat, bronze_root=root)
+        >>> meta.data_type, str(meta.date), meta.extras["exchange"], meta.extras["symbol"]
+        ('options_chain', '2020-06-07', 'deribit', 'OPTIONS')
         """
         root = Path(bronze_root).resolve()
         given = Path(path)

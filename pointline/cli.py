@@ -13,6 +13,11 @@ after its name (``pointline demo --root DIR``). Exit status: 0 when every file e
 ``success`` (or was skipped), 2 when any file ended ``failed`` or ``quarantined``,
 1 for usage errors (bad arguments, a missing path, an unreadable dim_symbol file).
 
+``ingest`` and ``dim-symbol bootstrap`` print every file they skip or cannot read, one
+line each: its path (relative to ROOT/bronze), the reason code (``bad_path``,
+``unsupported_data_type``, ``duplicate_content``, ...) and why; under a path no vendor's
+rules read, ``ingest`` adds a hint line naming ``--vendor`` and ``--data-type``.
+
 With ``--json`` stdout carries one JSON object per line and nothing else; messages and
 the progress line (only when stderr is a terminal) go to stderr.
 """
@@ -34,9 +39,11 @@ import pyarrow as pa
 
 from pointline.bootstrap import bootstrap_dim_symbol
 from pointline.bronze import BronzeFileMetadata, walk_bronze
+from pointline.codes import FILE_REASONS, FileReason
 from pointline.errors import PointlineError
 from pointline.ingest import IngestionResult, ingest_file
 from pointline.lake import Lake
+from pointline.vendors import BadPathError, UnknownVendorError
 
 __all__ = ["EXIT_BAD_FILES", "EXIT_OK", "EXIT_USAGE", "main", "main_exit"]
 
@@ -48,23 +55,55 @@ def _print_json(obj: Any, out: TextIO) -> None:
     out.write(json.dumps(obj, default=str, sort_keys=True) + "\n")
 
 
-def _failed_row(path: Path, exc: BaseException) -> dict[str, Any]:
-    """A result row (the IngestionResult fields) for a file that could not be ingested."""
+PATH_HINT = (
+    "give --vendor and --data-type to ingest a file whose path does not say them "
+    "(its exchange and date then come from the rows only)"
+)
+"""Shown under a file whose path follows no vendor's rules."""
+
+
+def _failed_row(path: Path, exc: BaseException, bronze_root: Path) -> dict[str, Any]:
+    """A result row (the IngestionResult fields) for a file that could not be ingested:
+    its metadata could not be built (a bad path, a file name naming an unknown data type,
+    an unreadable file). The reason is the error's own (``bad_path`` for an OS error); the
+    path is relative to the bronze root when the file lies under it."""
+    reason: FileReason = exc.reason if isinstance(exc, PointlineError) else "bad_path"
     row = IngestionResult(
         status="failed",
         file_id=0,
-        bronze_path=str(path),
+        bronze_path=_shown_path(path, bronze_root),
         table_name="unknown",
-        status_reason="bad_path",
+        status_reason=reason,
         error_message=str(exc),
     ).to_dict()
     row.update(file_id=None, table_name=None)
     return row
 
 
+def _shown_path(path: Path, bronze_root: Path) -> str:
+    """``path`` relative to the bronze root (POSIX) if it lies under it, else as given."""
+    try:
+        return path.resolve().relative_to(bronze_root.resolve()).as_posix()
+    except (OSError, ValueError):
+        return str(path)
+
+
+def _not_ingested(exc: BaseException, reason: str, *, hint: bool) -> str:
+    """One line for a file whose metadata could not be built (nothing of it was read or
+    recorded): why, then the CLI's way around a path that says nothing."""
+    message = exc.message if isinstance(exc, PointlineError) and exc.file else str(exc)
+    text = f"failed, not ingested ({reason}): {message}"
+    return f"{text}\n    hint: {PATH_HINT}" if hint else text
+
+
 def _describe(row: dict[str, Any]) -> str:
+    """One file's outcome; a skipped file in one line, with why it was skipped."""
     if row.get("skipped"):
-        return "skipped (already ingested)"
+        reason = row.get("status_reason")
+        if reason is None or row.get("status") == "success":
+            return "skipped (already ingested)"
+        why = row.get("error_message") or FILE_REASONS.get(reason, "").removeprefix("skipped: ")
+        return f"skipped ({reason}: {why})" if why else f"skipped ({reason})"
     text = (
         f"{row['status']}: {row['rows_total']} rows, {row['rows_written']} written, "
         f"{row['rows_quarantined']} quarantined"
@@ -122,7 +161,11 @@ def _cmd_ingest(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
             )
             row = ingest_file(meta, lake=lake, force=args.force, dry_run=args.dry_run).to_dict()
         except (PointlineError, OSError) as exc:
-            row = _failed_row(path, exc)
+            row = _failed_row(path, exc, lake.bronze_root)
+            hint = isinstance(exc, (BadPathError, UnknownVendorError))  # path says nothing
+            text = _not_ingested(exc, row["status_reason"], hint=hint)
+        else:
+            text = _describe(row)
         progress.clear()
         if row["status"] in BAD_STATUSES:
             worst = EXIT_BAD_FILES
@@ -131,7 +174,7 @@ def _cmd_ingest(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
         if args.json:
             _print_json(row, out)
         else:
-            out.write(f"{row['bronze_path']}: {_describe(row)}\n")
+            out.write(f"{row['bronze_path']}: {text}\n")
         out.flush()
     if not args.json:
         summary = ", ".join(f"{n} {key}" for key, n in sorted(counts.items()))
@@ -192,8 +235,14 @@ def _cmd_dim_symbol(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
             f"{new_version} (replacing version {version}, {previous.num_rows} rows)\n"
         )
         return EXIT_OK
-    added, new_version = bootstrap_dim_symbol(lake)
-    out.write(f"bootstrapped {added} symbols from Bronze; dim_symbol version {new_version}\n")
+    result = bootstrap_dim_symbol(lake)
+    for skipped in result.skipped:
+        out.write(f"skipped {skipped}\n")
+    text = f"bootstrapped {result.added} symbols from Bronze; dim_symbol version {result.version}"
+    if result.skipped:
+        count = len(result.skipped)
+        text += f"; {count} file{'s' if count != 1 else ''} skipped (listed above)"
+    out.write(text + "\n")
     return EXIT_OK
 
 

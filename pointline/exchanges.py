@@ -5,7 +5,10 @@ zone and an optional session roll time. An :class:`ExchangeRegistry` is an immut
 mapping from names to exchanges; :meth:`ExchangeRegistry.register` returns a new registry,
 so there is no module-level mutable state. :data:`DEFAULT_EXCHANGES` knows every Tardis
 exchange id (all ``UTC``) plus the Chinese stock exchanges ``sse`` and ``szse``
-(``Asia/Shanghai``).
+(``Asia/Shanghai``). An id the registry does not know takes its vendor's zone when the
+caller passes one (``get(name, default_timezone=...)``): a venue Tardis lists tomorrow
+ingests today; the registry holds the exceptions. Registrations that must outlive one
+process are stored in the lake by :mod:`pointline.exchange_store`.
 
 Time zones are read from the ``tzdata`` package, never from the host's
 ``/usr/share/zoneinfo``, so the trading date of a row does not depend on the machine.
@@ -222,6 +225,12 @@ class Exchange:
         return (86_400_000_000 - roll_us) % 86_400_000_000
 
 
+@functools.lru_cache(maxsize=1024)
+def _vendor_default(name: str, timezone: str) -> Exchange:
+    """An unregistered exchange in its vendor's zone (cached: tz_partition asks per batch)."""
+    return Exchange(name=name, timezone=timezone)
+
+
 class ExchangeRegistry:
     """An immutable mapping from exchange name to :class:`Exchange`.
 
@@ -247,11 +256,23 @@ class ExchangeRegistry:
             table[exchange.name] = exchange
         self._exchanges: dict[str, Exchange] = dict(sorted(table.items()))
 
-    def get(self, name: str) -> Exchange:
-        """The exchange called ``name``; :class:`UnknownExchangeError` if there is none."""
+    def get(self, name: str, *, default_timezone: str | None = None) -> Exchange:
+        """The exchange called ``name``.
+
+        A name the registry does not know takes ``default_timezone`` (its vendor's zone,
+        e.g. ``"UTC"`` for Tardis) when one is given, as an exchange without a session
+        roll; the registry itself is not changed. Without a default it is an
+        :class:`UnknownExchangeError` naming the CLI and the Python remedies. An invalid
+        name or zone is a :class:`~pointline.errors.SchemaError`.
+
+        >>> DEFAULT_EXCHANGES.get("mexc-futures", default_timezone="UTC").timezone
+        'UTC'
+        """
         exchange = self._exchanges.get(name) if isinstance(name, str) else None
         if exchange is not None:
             return exchange
+        if default_timezone is not None:
+            return _vendor_default(name, default_timezone)
         names = list(self._exchanges)
         close = difflib.get_close_matches(str(name), names, n=5, cutoff=0.6)
         shown = close or names[:5]
@@ -261,8 +282,10 @@ class ExchangeRegistry:
             more = len(names) > len(shown)
             known = ", ".join(shown) + (", ..." if more else "")
         msg = (
-            f"unknown exchange {name!r}; known: {known}; register it with "
-            f"DEFAULT_EXCHANGES.register({name!r}, timezone='UTC') and pass the registry on"
+            f"unknown exchange {name!r}; known: {known}; register it in the lake with "
+            f"`pointline exchange add {name} --timezone TZ` (an IANA zone such as UTC), "
+            f"or from Python with DEFAULT_EXCHANGES.register({name!r}, timezone='UTC') "
+            "and pass the registry on"
         )
         raise UnknownExchangeError(msg)
 

@@ -39,7 +39,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pointline.errors import SchemaError
+from pointline.errors import SchemaError, UnknownExchangeError
+from pointline.exchange_store import ExchangeStore
 from pointline.exchanges import Exchange
 from pointline.kernels.trading_date import local_dates
 from pointline.lake import Lake
@@ -56,6 +57,31 @@ _KEY_COLUMNS = ("symbol_id", "ts_event_us", "ts_local_us", "file_seq")
 _Key = tuple[int, int, int, int]  # (symbol_id, ts, file_id, file_seq)
 _EMPTY = np.zeros(0, dtype=np.int64)
 _EMPTY_TABLE = pa.table({})
+
+
+def _venue(lake: Lake, exchange: str) -> Exchange:
+    """The exchange's definition as the lake's rows were cut: the lake's registry plus
+    the registrations stored in the lake (``_pointline/exchanges``, including the vendor
+    zones ingest recorded for exchanges no registry knew).
+
+    No silent fallback: an exchange with Silver partitions but no zone anywhere raises
+    :class:`~pointline.errors.UnknownExchangeError` saying so (guessing a zone could prune
+    the wrong partitions); one with no partitions either is an unknown exchange.
+    """
+    store = ExchangeStore(lake.control_dir / "exchanges", lake.silver_root)
+    registry = store.registry(lake.exchanges)
+    if exchange in registry:
+        return registry.get(exchange)
+    rows = store.silver_file_of(exchange)
+    if rows is None:
+        return registry.get(exchange)  # UnknownExchangeError naming the remedies
+    msg = (
+        f"exchange {exchange!r} has Silver rows ({lake.relative(rows)}) but no time zone: "
+        "it is not in the lake's registry and no registration is stored in the lake; "
+        f"register the zone its rows were cut in with `pointline exchange add {exchange} "
+        "--timezone TZ` (Tardis: UTC)"
+    )
+    raise UnknownExchangeError(msg)
 
 
 def _date_of(ts_us: int, venue: Exchange) -> datetime.date:
@@ -330,14 +356,17 @@ def read(
 
     ``start_us <= ts_event_us < end_us`` (``None``: open), ``symbol in symbols`` when
     given; ``columns`` selects and orders the output columns (default: every column of
-    the table's Arrow schema, ``exchange`` and ``trading_date`` included). Raises
-    :class:`~pointline.errors.UnknownTableError`,
-    :class:`~pointline.errors.UnknownExchangeError`, or
+    the table's Arrow schema, ``exchange`` and ``trading_date`` included). The exchange's
+    zone (for partition pruning) comes from the lake's registry plus the registrations
+    stored in the lake. Raises :class:`~pointline.errors.UnknownTableError`,
+    :class:`~pointline.errors.UnknownExchangeError` (also for an exchange with Silver rows
+    but no zone anywhere), :class:`~pointline.exchange_store.ExchangeConflictError` (the
+    lake's registry and the stored registration disagree), or
     :class:`~pointline.errors.SchemaError` for a column the table does not have.
     """
     the_lake = Lake.at(lake)
     spec = get_table_spec(table)
-    venue = the_lake.exchanges.get(exchange)
+    venue = _venue(the_lake, exchange)
     if batch_size < 1:
         msg = f"batch_size must be positive, got {batch_size}"
         raise SchemaError(msg)

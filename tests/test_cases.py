@@ -36,6 +36,7 @@ CASES = Path(__file__).resolve().parent / "cases"
 TARDIS_DATA_TYPES = (
     "trades",
     "quotes",
+    "book_ticker",
     "incremental_book_L2",
     "book_snapshot_5",
     "book_snapshot_25",

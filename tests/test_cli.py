@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from pointline import BronzeFileMetadata, Lake
 from pointline.cli import main
+from pointline.manifest import file_id_for
 
 HEADER = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount"
 T0 = 1_727_568_000_000_000  # 2024-09-29T00:00:00Z
@@ -276,3 +278,128 @@ def test_python_dash_m_and_console_script(lake: Path) -> None:
     )
     assert (done.returncode, done.stdout) == (1, "")
     assert "pointline ingest: error:" in done.stderr
+
+
+# ------------------------------------------------- files skipped or not ingested, and why
+
+
+def flat_trades(root: Path, name: str, symbol: str = "BTCUSDT") -> Path:
+    """A one-row binance-futures trades CSV under ``<root>/bronze/tardis/`` named ``name``."""
+    path = root / "bronze" / "tardis" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{HEADER}\nbinance-futures,{symbol},{T0},{T0 + 5},1,buy,1.5,2\n")
+    return path
+
+
+def test_bootstrap_prints_every_skipped_file_and_why(tmp_path: Path) -> None:
+    root = tmp_path / "lake"
+    flat_trades(root, "binance-futures_trades_2024-09-29_BTCUSDT.csv")
+    flat_trades(root, "2024/binance-futures_trade_2024-09-29_ETHUSDT.csv", "ETHUSDT")
+    (root / "bronze/tardis/README.txt").write_text("notes\n")
+    code, text = run("--root", str(root), "dim-symbol", "bootstrap")
+    assert code == 0
+    lines = text.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith(
+        "skipped tardis/2024/binance-futures_trade_2024-09-29_ETHUSDT.csv: unsupported_data_type: "
+        "tardis data type 'trade' is not supported; did you mean 'trades'? (supported: "
+    )
+    assert lines[1] == (
+        "skipped tardis/README.txt: bad_path: cannot tell the data type from the path; expected "
+        "the tardis-dev client's file name, "
+        "bronze/tardis/<exchange>_<data_type>_<YYYY-MM-DD>_<symbol>.csv.gz (in any folder below "
+        "bronze/tardis/), or hive folders, bronze/tardis/exchange=<exchange>/type=<data_type>/"
+        "date=<YYYY-MM-DD>/symbol=<symbol>/<file>"
+    )
+    assert lines[2] == (
+        "bootstrapped 1 symbols from Bronze; dim_symbol version 1; 2 files skipped (listed above)"
+    )
+
+
+def test_ingest_says_why_a_file_was_not_ingested(tmp_path: Path) -> None:
+    root = tmp_path / "lake"
+    flat_trades(root, "binance-futures_trades_2024-09-29_BTCUSDT.csv")
+    unknown = flat_trades(root, "binance-futures_trade_2024-09-29_BTCUSDT.csv")
+    readme = root / "bronze/tardis/README.txt"
+    readme.write_text("notes\n")
+    assert run("--root", str(root), "dim-symbol", "bootstrap")[0] == 0
+
+    code, text = run("--root", str(root), "ingest", "--json", str(unknown), str(readme))
+    assert code == 2
+    rows = json_lines(text)
+    assert all(set(row) == INGEST_FIELDS for row in rows)
+    assert [(r["bronze_path"], r["status"], r["status_reason"]) for r in rows] == [
+        ("tardis/binance-futures_trade_2024-09-29_BTCUSDT.csv", "failed", "unsupported_data_type"),
+        ("tardis/README.txt", "failed", "bad_path"),
+    ]
+    assert "did you mean 'trades'?" in rows[0]["error_message"]
+
+    code, text = run("--root", str(root), "ingest", str(root / "bronze"))
+    assert code == 2
+    lines = text.splitlines()
+    assert lines[0] == (
+        "tardis/README.txt: failed, not ingested (bad_path): cannot tell the data type from the "
+        "path; expected the tardis-dev client's file name, "
+        "bronze/tardis/<exchange>_<data_type>_<YYYY-MM-DD>_<symbol>.csv.gz (in any folder below "
+        "bronze/tardis/), or hive folders, bronze/tardis/exchange=<exchange>/type=<data_type>/"
+        "date=<YYYY-MM-DD>/symbol=<symbol>/<file>"
+    )
+    assert lines[1] == (
+        "    hint: give --vendor and --data-type to ingest a file whose path does not say them "
+        "(its exchange and date then come from the rows only)"
+    )
+    assert lines[2].startswith(
+        "tardis/binance-futures_trade_2024-09-29_BTCUSDT.csv: failed, not ingested "
+        "(unsupported_data_type): tardis data type 'trade' is not supported; did you mean "
+        "'trades'? (supported: "
+    )
+    assert lines[3] == (
+        "tardis/binance-futures_trades_2024-09-29_BTCUSDT.csv: success: 1 rows, 1 written, "
+        "0 quarantined"
+    )
+    assert lines[4:] == ["3 files: 2 failed, 1 success"]
+
+    # with the flags the hint names, the path need not say anything
+    code, text = run(
+        "--root", str(root), "ingest", "--vendor", "tardis", "--data-type", "trades", str(readme)
+    )
+    assert code == 2
+    assert "missing_columns" in text
+    assert "hint:" not in text
+
+
+def test_ingest_says_why_a_file_was_skipped(tmp_path: Path) -> None:
+    root = tmp_path / "lake"
+    first = flat_trades(root, "binance-futures_trades_2024-09-29_BTCUSDT.csv")
+    flat_trades(root, "copy/binance-futures_trades_2024-09-29_BTCUSDT.csv")  # same bytes
+    assert run("--root", str(root), "dim-symbol", "bootstrap")[0] == 0
+    code, text = run("--root", str(root), "ingest", str(first))
+    assert code == 0
+    code, text = run("--root", str(root), "ingest", str(root / "bronze"))
+    assert code == 0
+    lines = text.splitlines()
+    assert (
+        lines[0]
+        == "tardis/binance-futures_trades_2024-09-29_BTCUSDT.csv: skipped (already ingested)"
+    )
+    assert lines[1].startswith(
+        "tardis/copy/binance-futures_trades_2024-09-29_BTCUSDT.csv: skipped (duplicate_content: "
+        "same bytes as tardis/binance-futures_trades_2024-09-29_BTCUSDT.csv (file_id "
+    )
+    assert lines[2] == "2 files: 2 skipped"
+
+
+def test_ingest_says_a_file_another_writer_holds_was_skipped(tmp_path: Path) -> None:
+    root = tmp_path / "lake"
+    path = flat_trades(root, "binance-futures_trades_2024-09-29_BTCUSDT.csv")
+    lake = Lake(root)
+    meta = BronzeFileMetadata.from_path(path, bronze_root=lake.bronze_root)
+    with lake.file_lock(file_id_for(*meta.identity)) as held:  # a live writer: this process
+        assert held
+        code, text = run("--root", str(root), "ingest", str(path))
+    assert code == 0
+    assert text.splitlines() == [
+        "tardis/binance-futures_trades_2024-09-29_BTCUSDT.csv: skipped (in_progress: another "
+        "live process is ingesting the file)",
+        "1 file: 1 skipped",
+    ]

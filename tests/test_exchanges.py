@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import zoneinfo
 
+import pyarrow as pa
 import pytest
 
+from operators.tz_partition import tz_partition
+from pointline.chain import Chain
 from pointline.errors import PointlineError, SchemaError, UnknownExchangeError
 from pointline.exchanges import (
     DEFAULT_EXCHANGES,
@@ -14,6 +18,7 @@ from pointline.exchanges import (
     Exchange,
     ExchangeRegistry,
 )
+from pointline.testing import collect
 
 # The ids docs/contracts.md section 6 names explicitly.
 CONTRACT_IDS = (
@@ -94,8 +99,10 @@ def test_unknown_exchange_message_names_it_and_says_how_to_register() -> None:
     with pytest.raises(
         UnknownExchangeError,
         match=(
-            r"^unknown exchange 'okx'; known: okex, [a-z, -]*\.\.\.; register it with "
-            r"DEFAULT_EXCHANGES\.register\('okx', timezone='UTC'\) and pass the registry on$"
+            r"^unknown exchange 'okx'; known: okex, [a-z, -]*\.\.\.; register it in the lake "
+            r"with `pointline exchange add okx --timezone TZ` \(an IANA zone such as UTC\), "
+            r"or from Python with DEFAULT_EXCHANGES\.register\('okx', timezone='UTC'\) and "
+            r"pass the registry on$"
         ),
     ) as info:
         DEFAULT_EXCHANGES.get("okx")
@@ -221,3 +228,112 @@ def test_exchange_is_frozen_and_keyword_only() -> None:
         exchange.timezone = "Asia/Tokyo"  # type: ignore[misc]
     with pytest.raises(TypeError):
         Exchange("x", "UTC")  # type: ignore[call-arg]
+
+
+# -- ids the registry does not know: the vendor's zone (docs/contracts.md 6, fix revised) --
+
+# Exchange ids Tardis lists that the registry did not know: their files failed as
+# unknown_exchange before the vendor default.
+NEW_TARDIS_IDS = ("mexc-futures", "aster-futures")
+T = 1_727_627_400_000_000  # 2024-09-29T16:30:00Z (2024-09-30 00:30 in Shanghai)
+SCHEMA = pa.schema([pa.field("exchange", pa.string()), pa.field("ts_event_us", pa.int64())])
+
+
+def dates(venues: list[str], ts: list[int], **kw: object) -> list[object]:
+    batch = pa.record_batch(
+        [pa.array(venues, pa.string()), pa.array(ts, pa.int64())], schema=SCHEMA
+    )
+    chain = Chain([tz_partition(**kw)], input_schema=SCHEMA)  # type: ignore[arg-type]
+    return collect(chain.run([batch]))["trading_date"].to_pylist()
+
+
+@pytest.mark.parametrize("name", NEW_TARDIS_IDS)
+def test_unknown_id_takes_the_default_timezone(name: str) -> None:
+    assert name not in DEFAULT_EXCHANGES
+    exchange = DEFAULT_EXCHANGES.get(name, default_timezone="UTC")
+    assert exchange == Exchange(name=name, timezone="UTC")
+    assert exchange.session_roll is None
+    assert name not in DEFAULT_EXCHANGES  # the registry is not changed
+    with pytest.raises(UnknownExchangeError, match=f"pointline exchange add {name} --timezone TZ"):
+        DEFAULT_EXCHANGES.get(name)
+
+
+def test_the_default_never_overrides_a_known_exchange() -> None:
+    szse = DEFAULT_EXCHANGES.get("szse", default_timezone="UTC")
+    assert szse == Exchange(name="szse", timezone="Asia/Shanghai")
+    assert DEFAULT_EXCHANGES.get("binance", default_timezone="Asia/Tokyo").timezone == "UTC"
+
+
+def test_the_default_is_validated() -> None:
+    with pytest.raises(SchemaError, match=r"unknown time zone 'utc' .*did you mean 'UTC'"):
+        DEFAULT_EXCHANGES.get("mexc-futures", default_timezone="utc")
+    with pytest.raises(SchemaError, match=r"exchange name 'MEXC' is not valid"):
+        DEFAULT_EXCHANGES.get("MEXC", default_timezone="UTC")
+    with pytest.raises(SchemaError, match=r"unknown time zone 'Mars/Base'"):
+        tz_partition(default_timezone="Mars/Base")  # at build, before any row
+
+
+def test_tz_partition_cuts_unknown_ids_in_the_default_zone() -> None:
+    venues = ["mexc-futures", "aster-futures", "szse", "mexc-futures"]
+    ts = [T, T, T, T - 17 * 3_600_000_000]
+    assert dates(venues, ts, default_timezone="UTC") == [
+        datetime.date(2024, 9, 29),
+        datetime.date(2024, 9, 29),
+        datetime.date(2024, 9, 30),  # a known exchange keeps its own zone
+        datetime.date(2024, 9, 28),
+    ]
+    assert dates(["mexc-futures"], [T], default_timezone="Asia/Tokyo") == [
+        datetime.date(2024, 9, 30)
+    ]
+
+
+def test_tz_partition_without_a_default_names_the_cli_remedy() -> None:
+    with pytest.raises(
+        UnknownExchangeError,
+        match=(
+            r"step 'tz_partition'.*unknown exchange 'mexc-futures'; .*register it in the lake "
+            r"with `pointline exchange add mexc-futures --timezone TZ`"
+        ),
+    ) as info:
+        dates(["mexc-futures"], [T])
+    assert info.value.reason == "unknown_exchange"
+
+
+CHICAGO = zoneinfo.ZoneInfo("America/Chicago")
+
+
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+def chicago_us(wall: str) -> int:
+    """Microseconds since the epoch of a Chicago wall time (ISO 8601, no offset)."""
+    moment = datetime.datetime.fromisoformat(wall).replace(tzinfo=CHICAGO)
+    return (moment - EPOCH) // datetime.timedelta(microseconds=1)
+
+
+def test_a_session_roll_starts_the_next_trading_date_at_the_roll() -> None:
+    cme = DEFAULT_EXCHANGES.register(
+        "cme", timezone="America/Chicago", session_roll=datetime.time(17)
+    )
+    ts = [
+        chicago_us("2024-09-30T00:00"),  # Monday after midnight: Monday
+        chicago_us("2024-09-30T16:59:59.999999"),  # just before the roll: Monday
+        chicago_us("2024-09-30T17:00"),  # at the roll: Tuesday
+        chicago_us("2024-09-30T23:59"),  # after it: Tuesday
+        chicago_us("2024-03-10T17:00"),  # the DST change day (CST -> CDT), at the roll
+        chicago_us("2024-03-10T16:59"),
+    ]
+    assert ts[2] == 1_727_733_600_000_000  # 22:00 UTC (CDT is UTC-5)
+    assert dates(["cme"] * len(ts), ts, exchanges=cme) == [
+        datetime.date(2024, 9, 30),
+        datetime.date(2024, 9, 30),
+        datetime.date(2024, 10, 1),
+        datetime.date(2024, 10, 1),
+        datetime.date(2024, 3, 11),
+        datetime.date(2024, 3, 10),
+    ]
+    # the vendor default never applies to a registered exchange, nor adds a roll
+    assert dates(["cme"], [ts[2]], exchanges=cme, default_timezone="UTC") == [
+        datetime.date(2024, 10, 1)
+    ]
+    assert dates(["cme"], [ts[2]], default_timezone="UTC") == [datetime.date(2024, 9, 30)]

@@ -13,8 +13,12 @@ trimmed; ``ts_event_us`` from ``timestamp``, falling back row by row to
 on ``timestamp``); ``ts_local_us`` from ``local_timestamp`` (nullable). ``amount``
 becomes ``qty`` (``bid_qty``, ...).
 
-Path rules: ``exchange=<x>/type=<data_type>/date=<YYYY-MM-DD>/symbol=<S>/<file>`` below
-``bronze/tardis/``; every ``key=value`` folder is a fact, ``type`` is required.
+``quotes`` and ``book_ticker`` share one header and both feed the ``quotes`` table.
+
+Path rules (:func:`describe`), anywhere below ``bronze/tardis/``: the tardis-dev client's
+flat file name ``<exchange>_<data_type>_<YYYY-MM-DD>_<symbol>.csv.gz`` (in any folder, or
+none), or hive folders ``exchange=<x>/type=<data_type>/date=<YYYY-MM-DD>/symbol=<S>/<file>``,
+which win when present. The data types are the keys of :data:`FORMATS`, the one list.
 
 >>> FORMATS["trades"].header
 ('exchange', 'symbol', 'timestamp', 'local_timestamp', 'id', 'side', 'price', 'amount')
@@ -25,6 +29,7 @@ Path rules: ``exchange=<x>/type=<data_type>/date=<YYYY-MM-DD>/symbol=<S>/<file>`
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
@@ -38,6 +43,7 @@ from operators import rules
 from operators.normalize import normalize
 from operators.parse import parse_csv
 from pointline.chain import RowFlags, Source
+from pointline.errors import PointlineError
 from pointline.vendors.protocol import (
     BadPathError,
     Derived,
@@ -49,7 +55,17 @@ from pointline.vendors.protocol import (
     Vendor,
 )
 
-__all__ = ["FORMATS", "HEADERS", "VENDOR", "book_snapshot_header", "describe", "parse"]
+__all__ = [
+    "FLAT_LAYOUT",
+    "FORMATS",
+    "HEADERS",
+    "HIVE_LAYOUT",
+    "VENDOR",
+    "book_snapshot_header",
+    "describe",
+    "flat_name",
+    "parse",
+]
 
 Array: TypeAlias = "pa.Array[Any]"
 
@@ -158,6 +174,24 @@ def _trade_like(data_type: str, id_column: str, rule: Rule, *extra: Derived) -> 
     )
 
 
+def _quote_like(data_type: str) -> FileFormat:
+    """quotes and book_ticker (the exchange's best bid/offer stream): the same header, both
+    feed the ``quotes`` table."""
+    return FileFormat(
+        data_type=data_type,
+        table="quotes",
+        fields=(
+            *_PREFIX,
+            Field("ask_amount", "decimal", to="ask_qty"),
+            Field("ask_price", "decimal"),
+            Field("bid_price", "decimal"),
+            Field("bid_amount", "decimal", to="bid_qty"),
+        ),
+        derived=(_EVENT_TIME, _absent("seq_num", pa.int64())),
+        rule=rules.INVALID_QUOTE,
+    )
+
+
 def _book_snapshot(depth: int) -> FileFormat:
     levels = book_snapshot_header(depth)[len(_PREFIX) :]
     return FileFormat(
@@ -173,19 +207,8 @@ _FORMATS: Final = (
         "trades", "trade_id", rules.INVALID_TRADE, Derived(("is_buyer_maker",), _is_buyer_maker)
     ),
     _trade_like("liquidations", "liquidation_id", rules.INVALID_LIQUIDATION),
-    FileFormat(
-        data_type="quotes",
-        table="quotes",
-        fields=(
-            *_PREFIX,
-            Field("ask_amount", "decimal", to="ask_qty"),
-            Field("ask_price", "decimal"),
-            Field("bid_price", "decimal"),
-            Field("bid_amount", "decimal", to="bid_qty"),
-        ),
-        derived=(_EVENT_TIME, _absent("seq_num", pa.int64())),
-        rule=rules.INVALID_QUOTE,
-    ),
+    _quote_like("quotes"),
+    _quote_like("book_ticker"),
     FileFormat(
         data_type="incremental_book_L2",
         table="orderbook_updates",
@@ -255,31 +278,107 @@ HEADERS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
 # --------------------------------------------------------------------------- path rules
 
 
+FLAT_LAYOUT: Final = "bronze/tardis/<exchange>_<data_type>_<YYYY-MM-DD>_<symbol>.csv.gz"
+"""The tardis-dev client's file name (``.csv`` too), in any folder below ``bronze/tardis/``."""
+
+HIVE_LAYOUT: Final = (
+    "bronze/tardis/exchange=<exchange>/type=<data_type>/date=<YYYY-MM-DD>/symbol=<symbol>/<file>"
+)
+"""Hive folders below ``bronze/tardis/``; they win over the file name when present."""
+
+_EXTENSIONS: Final = (".csv.gz", ".csv")
+_DATE: Final = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_AFTER_TYPE: Final = re.compile(rf"_({_DATE})_(.+)")
+"""What follows the data type in a flat name: ``_<date>_<symbol>``."""
+_ANY_TYPE: Final = re.compile(rf"(.+?)_({_DATE})_(.+)")
+"""A flat name's rest when its data type is not a known one."""
+_LONGEST_FIRST: Final = tuple(sorted(FORMATS, key=lambda t: (-len(t), t)))
+
+
+def _date(text: str) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def flat_name(name: str) -> PathFacts | None:
+    """What a tardis-dev client file name says, ``None`` if ``name`` is not one.
+
+    The name is ``<exchange>_<data_type>_<YYYY-MM-DD>_<symbol>.csv.gz`` (or ``.csv``).
+    Exchange ids never contain ``_``; data types and symbols may, so the data type is
+    matched from the known list, longest first, right after ``<exchange>_`` and followed by
+    ``_<date>_``; the symbol is the rest. Raises :class:`UnsupportedDataTypeError` (with a
+    did-you-mean) when the name has that shape around a data type Tardis does not ship,
+    and :class:`BadPathError` when its date is not a calendar date.
+
+    >>> facts = flat_name("gate-io_book_snapshot_25_2024-05-01_BTC_USDT.csv.gz")
+    >>> facts.data_type, str(facts.date), dict(facts.extras)
+    ('book_snapshot_25', '2024-05-01', {'exchange': 'gate-io', 'symbol': 'BTC_USDT'})
+    >>> flat_name("notes.txt") is None
+    True
+    """
+    stem = next((name[: -len(ext)] for ext in _EXTENSIONS if name.endswith(ext)), None)
+    if stem is None:
+        return None
+    exchange, _, rest = stem.partition("_")
+    if not exchange or not rest:
+        return None
+    for data_type in _LONGEST_FIRST:
+        if rest.startswith(data_type) and (found := _AFTER_TYPE.fullmatch(rest, len(data_type))):
+            day, symbol = found.groups()
+            break
+    else:
+        unknown = _ANY_TYPE.fullmatch(rest)
+        if unknown is None:
+            return None
+        # Not a known data type (the loop tried them all): format raises, with a did-you-mean.
+        data_type, day, symbol = VENDOR.format(unknown[1]).data_type, unknown[2], unknown[3]
+    date = _date(day)
+    if date is None:
+        msg = f"the file name's date {day!r} is not a calendar date (expected YYYY-MM-DD)"
+        raise BadPathError(msg)
+    return PathFacts(
+        data_type=data_type, date=date, extras={"exchange": exchange, "symbol": symbol}
+    )
+
+
 def describe(relative: PurePosixPath) -> PathFacts:
-    """What a path below ``bronze/tardis/`` says: ``type=`` (required), ``date=`` (an
-    invalid date is ignored) and the other ``key=value`` folders (``exchange``,
-    ``symbol``) as extras.
+    """What a path below ``bronze/tardis/`` says (see :data:`FLAT_LAYOUT` and
+    :data:`HIVE_LAYOUT`): the data type, the date and the extras ``exchange`` and
+    ``symbol``. The file name is read as a tardis-dev client name (:func:`flat_name`);
+    every ``key=value`` folder is a fact too, and wins over the name: ``type=`` the data
+    type, ``date=`` the date (an invalid one is ignored), the others extras. A path that
+    says no data type either way is a :class:`BadPathError` showing both layouts.
 
     >>> facts = describe(PurePosixPath("exchange=deribit/type=trades/date=2024-09-29/symbol=X/a"))
     >>> facts.data_type, str(facts.date), dict(facts.extras)
     ('trades', '2024-09-29', {'exchange': 'deribit', 'symbol': 'X'})
+    >>> facts = describe(PurePosixPath("2024/05/binance-futures_trades_2024-05-01_BTCUSDT.csv"))
+    >>> facts.data_type, str(facts.date), dict(facts.extras)
+    ('trades', '2024-05-01', {'exchange': 'binance-futures', 'symbol': 'BTCUSDT'})
     """
-    facts = dict(p.split("=", 1) for p in relative.parts[:-1] if "=" in p)
-    if "type" not in facts:
-        msg = (
-            "cannot tell the data type from the path; expected "
-            "tardis/exchange=<x>/type=<data_type>/date=<YYYY-MM-DD>/symbol=<S>/<file> "
-            "under the bronze root"
-        )
-        raise BadPathError(msg)
-    date = None
-    if "date" in facts:
-        try:
-            date = datetime.date.fromisoformat(facts["date"])
-        except ValueError:
-            date = None
-    extras = {k: v for k, v in facts.items() if k not in {"type", "date"}}
-    return PathFacts(data_type=facts["type"], date=date, extras=extras)
+    hive = dict(p.split("=", 1) for p in relative.parts[:-1] if "=" in p)
+    if "type" in hive:
+        try:  # the folders say the data type: the name only fills in what they do not say
+            named = flat_name(relative.name) or PathFacts(data_type=hive["type"])
+        except PointlineError:
+            named = PathFacts(data_type=hive["type"])
+    else:
+        found = flat_name(relative.name)
+        if found is None:
+            msg = (
+                "cannot tell the data type from the path; expected the tardis-dev client's "
+                f"file name, {FLAT_LAYOUT} (in any folder below bronze/tardis/), or hive "
+                f"folders, {HIVE_LAYOUT}"
+            )
+            raise BadPathError(msg)
+        named = found
+    date = _date(hive["date"]) if "date" in hive else None
+    extras = {**named.extras, **{k: v for k, v in hive.items() if k not in {"type", "date"}}}
+    return PathFacts(
+        data_type=hive.get("type", named.data_type), date=date or named.date, extras=extras
+    )
 
 
 def parse(
