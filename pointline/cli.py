@@ -41,7 +41,7 @@ from pointline.bootstrap import bootstrap_dim_symbol
 from pointline.bronze import BronzeFileMetadata, walk_bronze
 from pointline.codes import FILE_REASONS, FileReason
 from pointline.errors import PointlineError
-from pointline.ingest import IngestionResult, ingest_file
+from pointline.ingest import IngestionResult, finish_publishes, ingest_file
 from pointline.lake import Lake
 from pointline.vendors import BadPathError, UnknownVendorError
 
@@ -159,7 +159,13 @@ def _cmd_ingest(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
                 data_type=args.data_type,
                 vendors=lake.vendors,
             )
-            row = ingest_file(meta, lake=lake, force=args.force, dry_run=args.dry_run).to_dict()
+            row = ingest_file(
+                meta,
+                lake=lake,
+                force=args.force,
+                dry_run=args.dry_run,
+                allow_duplicates=args.allow_duplicates,
+            ).to_dict()
         except (PointlineError, OSError) as exc:
             row = _failed_row(path, exc, lake.bronze_root)
             hint = isinstance(exc, (BadPathError, UnknownVendorError))  # path says nothing
@@ -325,6 +331,37 @@ def _csv_value(value: Any) -> Any:
     return "" if value is None else value
 
 
+def _cmd_exchange(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
+    from pointline.exchange_store import format_session_roll, parse_session_roll  # noqa: PLC0415
+    from pointline.exchanges import DEFAULT_EXCHANGES, Exchange  # noqa: PLC0415
+
+    store = lake.exchange_store()
+    if args.action == "add":
+        wanted = Exchange(
+            name=args.name,
+            timezone=args.timezone,
+            session_roll=parse_session_roll(args.session_roll),
+        )
+        wrote = store.register(wanted)
+        roll = format_session_roll(wanted.session_roll)
+        what = f"{wanted.name}: {wanted.timezone}" + (f", session roll {roll}" if roll else "")
+        out.write(f"{'registered' if wrote else 'already registered'} {what}\n")
+        return EXIT_OK
+    stored = store.registrations()
+    names = sorted(set(stored) | (set(DEFAULT_EXCHANGES) if args.all else set()))
+    for name in names:
+        if name in stored:
+            reg = stored[name]
+            venue, source = reg.exchange, reg.source
+        else:
+            venue, source = DEFAULT_EXCHANGES.get(name), "built-in"  # type: ignore[assignment]
+        roll = format_session_roll(venue.session_roll) or "-"
+        out.write(f"{name:<28} {venue.timezone:<22} {roll:<6} {source}\n")
+    if not names:
+        out.write("no exchanges registered in this lake (built-ins: --all)\n")
+    return EXIT_OK
+
+
 def _cmd_read(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
     import csv  # noqa: PLC0415
 
@@ -390,6 +427,11 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--data-type", help="data type, if the path does not say")
     ingest.add_argument("--force", action="store_true", help="re-ingest successful files")
     ingest.add_argument("--dry-run", action="store_true", help="run everything, write nothing")
+    ingest.add_argument(
+        "--allow-duplicates",
+        action="store_true",
+        help="ingest a file even when the same bytes are live under another path",
+    )
     ingest.add_argument("--json", action="store_true", help="one JSON object per file")
     _add_root(ingest)
     manifest = commands.add_parser("manifest", help="show the state of every file")
@@ -421,6 +463,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo = commands.add_parser("demo", help="generate Bronze, ingest it, show what landed")
     _add_root(demo)
+    exchange = commands.add_parser("exchange", help="exchange time zones stored in the lake")
+    _add_root(exchange)
+    ex_actions = exchange.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = ex_actions.add_parser(
+        "add", help="register an exchange's time zone (and session roll) in the lake"
+    )
+    add.add_argument("name", metavar="NAME", help="exchange id as the vendor writes it")
+    add.add_argument("--timezone", required=True, help="IANA zone, e.g. America/Chicago")
+    add.add_argument("--session-roll", help="HH:MM local time at which the next trading day starts")
+    _add_root(add)
+    listing = ex_actions.add_parser("list", help="registered exchanges and where each zone is from")
+    listing.add_argument("--all", action="store_true", help="also the built-in registry")
+    _add_root(listing)
     rd = commands.add_parser("read", help="stream a table's rows in replay order")
     rd.add_argument("table", metavar="TABLE", help="table name, e.g. trades")
     rd.add_argument("--exchange", required=True, help="exchange id, e.g. binance-futures")
@@ -452,9 +507,14 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         "repair": _cmd_repair,
         "verify": _cmd_verify,
         "read": _cmd_read,
+        "exchange": _cmd_exchange,
     }
-    name = args.command if args.command != "dim-symbol" else f"dim-symbol {args.action}"
+    name = args.command
+    if args.command in {"dim-symbol", "exchange"}:
+        name = f"{args.command} {args.action}"
     try:
+        if args.command not in {"demo"} and lake.control_dir.is_dir():
+            finish_publishes(lake)  # roll forward a publish a crash interrupted
         return handlers[args.command](lake, args, stream)
     except BrokenPipeError:
         raise

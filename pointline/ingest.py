@@ -181,9 +181,14 @@ def build_chain(
     quarantine: Sink,
     extra_steps: Sequence[Operator] = (),
     block_size: int = 1 << 20,
+    record_exchange: bool = True,
 ) -> Chain:
     """The default ingest chain for one Bronze file, validated; flagged rows go to the
     sink ``quarantine``. Run it with :func:`~pointline.chain.drain`.
+
+    Trading dates are cut in the zone of the lake's registry plus the registrations
+    stored in the lake; an exchange none of them knows takes its vendor's zone, and
+    (``record_exchange``, off for dry runs) that choice is stored in the lake.
 
     ``extra_steps`` are inserted after normalize (before the time-zone partition), the
     place a custom row rule belongs: they may flag rows, and flagged rows go to the
@@ -191,12 +196,21 @@ def build_chain(
     """
     _, (parse, normalize) = bronze_steps(meta, lake=lake, block_size=block_size)
     drops = [name for name in parse.output_schema(pa.schema([])).names if is_raw(name)]
+    zone = lake.vendors.get(meta.vendor).timezone
+    named = meta.facts.extras.get("exchange")
+    store = lake.exchange_store()
+    if named is not None and record_exchange:
+        # An exchange no registry knows takes the vendor's zone, recorded in the lake so
+        # that read, verify and repair in later processes cut days the same way.
+        exchanges = store.ingest_registry(named, base=lake.exchanges, default_timezone=zone)
+    else:
+        exchanges = store.registry(lake.exchanges)
     return Chain(
         [
             parse,
             normalize,
             *extra_steps,
-            tz_partition(exchanges=lake.exchanges),
+            tz_partition(exchanges=exchanges, default_timezone=zone),
             pit_join(dim_symbol),
             Split(name=QUARANTINE_SPLIT, side=quarantine),
             sequence(file_id, drops=drops),
@@ -534,6 +548,7 @@ def _run(
             quarantine=quarantine,
             extra_steps=extra_steps,
             block_size=block_size,
+            record_exchange=not base.dry_run,
         )
         drained = drain(chain, silver)
         fault("after_sinks")

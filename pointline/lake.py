@@ -8,6 +8,7 @@ registries it ingests with.
     <root>/_pointline/staging/<file_id>-<token>/validation_log/...
     <root>/_pointline/manifest/<version>.arrow                   manifest log
     <root>/_pointline/dim_symbol/<version>...                    dim_symbol versions
+    <root>/_pointline/exchanges/<version:020d>.arrow             exchange registrations
     <root>/_pointline/locks/<file_id>.lock                       writer locks
 
 Nothing but published, committed files ever sits under ``silver/`` (docs/contracts.md
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pointline.dim_symbol import DimSymbolStore
+from pointline.exchange_store import ExchangeStore
 from pointline.exchanges import DEFAULT_EXCHANGES, ExchangeRegistry
 from pointline.faults import fault
 from pointline.locks import FileLock
@@ -108,6 +110,14 @@ class Lake:
     def file_lock(self, file_id: int | str) -> FileLock:
         """The writer lock of one Bronze file (by its file_id)."""
         return FileLock(self.locks_dir, str(file_id))
+
+    def exchange_store(self) -> ExchangeStore:
+        """The exchange registrations stored in the lake (``_pointline/exchanges``)."""
+        return ExchangeStore(self.control_dir / "exchanges", self.silver_root)
+
+    def exchange_registry(self) -> ExchangeRegistry:
+        """The lake's registry plus the registrations stored in the lake, read afresh."""
+        return self.exchange_store().registry(self.exchanges)
 
     def dim_symbol_store(self) -> DimSymbolStore:
         return DimSymbolStore(self.control_dir / "dim_symbol")

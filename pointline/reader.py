@@ -40,8 +40,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pointline.errors import SchemaError, UnknownExchangeError
-from pointline.exchange_store import ExchangeStore
 from pointline.exchanges import Exchange
+from pointline.ingest import finish_publishes
 from pointline.kernels.trading_date import local_dates
 from pointline.lake import Lake
 from pointline.schemas import get_table_spec
@@ -68,7 +68,7 @@ def _venue(lake: Lake, exchange: str) -> Exchange:
     :class:`~pointline.errors.UnknownExchangeError` saying so (guessing a zone could prune
     the wrong partitions); one with no partitions either is an unknown exchange.
     """
-    store = ExchangeStore(lake.control_dir / "exchanges", lake.silver_root)
+    store = lake.exchange_store()
     registry = store.registry(lake.exchanges)
     if exchange in registry:
         return registry.get(exchange)
@@ -365,6 +365,7 @@ def read(
     :class:`~pointline.errors.SchemaError` for a column the table does not have.
     """
     the_lake = Lake.at(lake)
+    finish_publishes(the_lake)  # a crash between a commit and its renames: finish it
     spec = get_table_spec(table)
     venue = _venue(the_lake, exchange)
     if batch_size < 1:

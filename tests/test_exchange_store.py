@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -506,7 +507,14 @@ def test_read_in_a_fresh_lake_object_uses_the_stored_registration(tmp_path: Path
     ingest_lake(tmp_path, "tokyo-x", tokyo)
     days = sorted(p.name for p in tmp_path.glob("silver/trades/exchange=tokyo-x/*"))
     assert days == ["trading_date=2024-09-29", "trading_date=2024-09-30"]
-    # another process knows only the defaults: no zone anywhere, and rows exist
+    # Observed: after a Python-only registration, `read` in another process failed. Now
+    # ingest stores the registration it cut the rows with, so a fresh Lake reads them.
+    stored = make_store(tmp_path).registrations()["tokyo-x"]
+    assert (stored.exchange.timezone, stored.source) == ("Asia/Tokyo", "user")
+    assert read(Lake(tmp_path), "trades", exchange="tokyo-x").read_all().num_rows == 400
+    # A lake whose registration is gone (written before registrations were stored): rows
+    # exist but no zone anywhere -> a clear error, never a guess.
+    shutil.rmtree(tmp_path / "_pointline" / "exchanges")
     with pytest.raises(
         UnknownExchangeError,
         match=(
@@ -535,10 +543,11 @@ def test_read_in_a_fresh_lake_object_uses_the_stored_registration(tmp_path: Path
 
 
 def test_read_of_a_recorded_vendor_default_exchange(tmp_path: Path) -> None:
-    # what ingest does for an id the registry does not know (Tardis: UTC)
-    in_process = DEFAULT_EXCHANGES.register("mexc-futures", timezone="UTC")
-    ingest_lake(tmp_path, "mexc-futures", in_process)
-    assert make_store(tmp_path).record_default("mexc-futures", "UTC")
+    # an id no registry knows ingests in the vendor's zone (Tardis: UTC), recorded
+    ingest_lake(tmp_path, "mexc-futures", DEFAULT_EXCHANGES)
+    stored = make_store(tmp_path).registrations()["mexc-futures"]
+    assert (stored.exchange.timezone, stored.source) == ("UTC", "vendor_default")
+    assert not make_store(tmp_path).record_default("mexc-futures", "UTC")  # already there
     got = read(Lake(tmp_path), "trades", exchange="mexc-futures").read_all()
     assert got.num_rows == 400
     assert set(got.column("trading_date").to_pylist()) == {datetime.date(2024, 9, 29)}

@@ -10,7 +10,9 @@ in Silver and in ``silver/validation_log`` are disjoint and together exactly
 
 from __future__ import annotations
 
+import datetime
 import gzip
+import io
 import os
 import tempfile
 from decimal import Decimal
@@ -29,6 +31,7 @@ from operators.parse import ParseError, parse_csv
 from pointline import dim_symbol
 from pointline.bronze import BronzeError, BronzeFileMetadata
 from pointline.chain import Chain, Map, RowFlags
+from pointline.cli import main
 from pointline.ingest import IngestionResult, ingest_file
 from pointline.lake import Lake
 from pointline.vendors.tardis import FORMATS, HEADERS
@@ -423,20 +426,25 @@ def test_a_10mb_line_is_quarantined_with_a_large_block_size(tmp_path: Path) -> N
 # ------------------------------------------------------------------ exchanges, symbols
 
 
-def test_unknown_exchange_fails_the_file(tmp_path: Path) -> None:
-    lake = new_lake(tmp_path, ("nosuchex", "ABC"))
-    text = trades_text(f"nosuchex,ABC,{T0},{T0},1,buy,1,1")
-    result = ingest(lake, write_bronze(lake, text, exchange="nosuchex", symbol="ABC"))
-    assert (result.status, result.status_reason) == ("failed", "unknown_exchange")
-    assert "unknown exchange 'nosuchex'" in (result.error_message or "")
-    assert "register" in (result.error_message or "")
-
-
-def test_unknown_exchange_message_names_the_file(tmp_path: Path) -> None:
-    lake = new_lake(tmp_path, ("nosuchex", "ABC"))
-    text = trades_text(f"nosuchex,ABC,{T0},{T0},1,buy,1,1")
-    result = ingest(lake, write_bronze(lake, text, exchange="nosuchex", symbol="ABC"))
-    assert_failed(result, "unknown_exchange", "'nosuchex'")
+@pytest.mark.parametrize("exchange", ["mexc-futures", "aster-futures"])
+def test_an_exchange_tardis_adds_tomorrow_ingests_today_in_utc(
+    tmp_path: Path, exchange: str
+) -> None:
+    """Observed: ids Tardis lists today failed as unknown_exchange."""
+    lake = new_lake(tmp_path, (exchange, "BTC_USDT"))
+    late = T0 + 86_400_000_000 - 1  # 23:59:59.999999 UTC: still 2024-09-29
+    text = trades_text(f"{exchange},BTC_USDT,{late},{late},1,buy,1,1")
+    result = ingest(lake, write_bronze(lake, text, exchange=exchange, symbol="BTC_USDT"))
+    assert (result.status, result.rows_written) == ("success", 1)
+    assert (result.trading_date_min, result.trading_date_max) == (
+        datetime.date(2024, 9, 29),
+        datetime.date(2024, 9, 29),
+    )
+    stored = lake.exchange_store().registrations()[exchange]
+    assert (stored.exchange.timezone, stored.source) == ("UTC", "vendor_default")
+    out = io.StringIO()
+    assert main(["--root", str(lake.root), "read", "trades", "--exchange", exchange], out=out) == 0
+    assert len(out.getvalue().splitlines()) == 2  # header + the row, in a fresh Lake
 
 
 def test_unicode_symbols_ingest_when_dim_symbol_has_them(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ values in Silver and in the validation log are disjoint and together exactly
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import gzip
 import hashlib
@@ -29,8 +30,8 @@ from pointline import dim_symbol
 from pointline.bootstrap import bootstrap_dim_symbol
 from pointline.bronze import BronzeFileMetadata
 from pointline.chain import Map, RowFlags
+from pointline.cli import main
 from pointline.demo import run_demo
-from pointline.exchanges import DEFAULT_EXCHANGES
 from pointline.ingest import IngestionResult, ingest_file
 from pointline.lake import Lake
 from pointline.schemas import DECIMAL_TYPE
@@ -752,26 +753,34 @@ def test_bootstrap_skips_unreadable_files(tmp_path: Path) -> None:
     ]
 
 
-def test_unknown_exchange_fails_then_succeeds_once_registered(tmp_path: Path) -> None:
+def test_exchange_add_sets_the_zone_for_every_later_process_and_then_is_locked(
+    tmp_path: Path,
+) -> None:
     lake = Lake(tmp_path)
-    text = f"{TRADES}\nnewex,ABC,{T0},{T0 + 1},1,buy,1.5,2\nnewex,ABC,{T0},{T0 + 1},2,buy,1,-2\n"
+    text = f"{TRADES}\nnewex,ABC,{T0 + 20 * HOUR},{T0 + 20 * HOUR},1,buy,1.5,2\n"
     path = write_bronze(lake, text, exchange="newex", symbol="ABC")
-    added, _ = bootstrap_dim_symbol(lake)
-    assert added == 1
-    result, meta = ingest(lake, path)
-    _assert_failed_cleanly(lake, result)
-    assert result.status_reason == "unknown_exchange"
-    message = result.error_message or ""
-    assert "'newex'" in message
-    assert "register" in message
-    # after the cause is fixed the same file_id is retried and succeeds
-    fixed = Lake(tmp_path, exchanges=DEFAULT_EXCHANGES.register("newex", timezone="UTC"))
-    retried, _ = ingest(fixed, meta)
-    assert retried.file_id == result.file_id
-    assert (retried.status, retried.rows_written, retried.rows_quarantined) == ("success", 1, 1)
-    entry = fixed.manifest().get(result.file_id)
-    assert entry is not None
-    assert (entry.status, entry.status_reason, entry.error_message) == ("success", None, None)
+    out = io.StringIO()
+    argv = ["--root", str(tmp_path), "exchange", "add", "newex", "--timezone", "Asia/Tokyo"]
+    assert main(argv, out=out) == 0
+    assert out.getvalue() == "registered newex: Asia/Tokyo\n"
+    bootstrap_dim_symbol(lake)
+    result, _ = ingest(Lake(tmp_path), path)  # a fresh Lake: the zone comes from the lake
+    # 2024-09-29T20:00Z is 2024-09-30 05:00 in Tokyo
+    assert (result.status, result.trading_date_min) == ("success", datetime.date(2024, 9, 30))
+    listing = io.StringIO()
+    assert main(["--root", str(tmp_path), "exchange", "list"], out=listing) == 0
+    assert listing.getvalue().split() == ["newex", "Asia/Tokyo", "-", "user"]
+    # now that it has rows, its zone and its session roll are fixed
+    for extra in (["--timezone", "UTC"], ["--timezone", "Asia/Tokyo", "--session-roll", "17:00"]):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code = main(["--root", str(tmp_path), "exchange", "add", "newex", *extra])
+        assert code == 1
+        assert "newex" in err.getvalue()
+        assert "Silver rows" in err.getvalue() or "rows" in err.getvalue()
+    again = io.StringIO()
+    assert main(argv, out=again) == 0
+    assert again.getvalue() == "already registered newex: Asia/Tokyo\n"
 
 
 # ---------------------------------------------------------------------- 9. superseded
