@@ -213,3 +213,26 @@ def test_no_empty_staging_folders_are_left_behind(tmp_path: Path) -> None:
     assert not lake.staged()
     assert not (lake.control_dir / "staging").exists() or not any(lake.staging_root.iterdir())
     assert_nothing_unpublished_under_silver(lake)
+
+
+@pytest.mark.parametrize("point", ["after_commit", "mid_publish"])
+def test_a_first_ingest_killed_after_its_commit_is_finished_by_the_next_command(
+    tmp_path: Path, point: str
+) -> None:
+    """The commit is the truth: files still staged when the process died are moved into
+    silver/ by the next command (here `read`), never lost and never half visible."""
+    lake, path = make_lake(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "POINTLINE_FAULT"}
+    script = KILL.replace("force=True", "force=False")
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(lake.root), str(path), point], env=env, check=False
+    )
+    assert done.returncode == 137
+    assert_nothing_unpublished_under_silver(lake)
+    assert lake.staged()
+    rows = read(lake, "trades", exchange=EXCHANGE).read_all().num_rows  # rolls forward
+    assert not lake.staged()
+    assert every_reader(lake) == dict.fromkeys(("read", "pyarrow", "duckdb", "polars"), rows)
+    entry = next(iter(lake.manifest().entries().values()))
+    assert (entry.status, entry.rows_written) == ("success", rows)
+    assert verify(lake) == []
