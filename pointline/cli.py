@@ -514,7 +514,12 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         name = f"{args.command} {args.action}"
     try:
         if args.command not in {"demo"} and lake.control_dir.is_dir():
-            finish_publishes(lake)  # roll forward a publish a crash interrupted
+            finished = finish_publishes(lake)  # what a crash left: finish it or remove it
+            if finished:
+                sys.stderr.write(
+                    f"pointline: finished or removed {finished} unpublished output(s) a "
+                    "crash left under _pointline/staging\n"
+                )
         return handlers[args.command](lake, args, stream)
     except BrokenPipeError:
         raise

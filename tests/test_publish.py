@@ -236,3 +236,22 @@ def test_a_first_ingest_killed_after_its_commit_is_finished_by_the_next_command(
     entry = next(iter(lake.manifest().entries().values()))
     assert (entry.status, entry.rows_written) == ("success", rows)
     assert verify(lake) == []
+
+
+def test_the_cli_says_when_it_finishes_what_a_crash_left(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pointline.cli import main
+
+    lake, path = make_lake(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "POINTLINE_FAULT"}
+    script = KILL.replace("force=True", "force=False")
+    subprocess.run(
+        [sys.executable, "-c", script, str(lake.root), str(path), "after_commit"],
+        env=env,
+        check=False,
+    )
+    assert main(["--root", str(lake.root), "verify"]) == 0
+    err = capsys.readouterr().err
+    assert "finished or removed 1 unpublished output(s) a crash left" in err
+    assert not lake.staged()
