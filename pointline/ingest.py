@@ -475,21 +475,31 @@ def _as_duplicate(entry: ManifestEntry, *, of: ManifestEntry) -> ManifestEntry:
 
 
 def _finish_publish(
-    lake: Lake, entry: ManifestEntry | None, *, replaced: Sequence[ManifestEntry | None] = ()
+    lake: Lake,
+    entry: ManifestEntry | None,
+    *,
+    replaced: Sequence[ManifestEntry | None] | None = None,
 ) -> None:
     """Move the files ``entry`` committed from its staging folder into ``silver/`` (a no-op
-    once done), then delete every file of its file_id (and of ``replaced``) that it does
-    not own. Rolls an interrupted publish forward; call it holding the file's lock."""
+    once done), then delete the files of ``replaced`` that ``entry`` does not own. Rolls an
+    interrupted publish forward; call it holding the file's lock.
+
+    The ingest that made the commit passes the entries it replaced. Rolling a crashed
+    publish forward (``replaced`` None) no longer knows them, so then ``silver/`` is
+    searched for older files of the file_id; with nothing staged there is nothing to do."""
     if entry is None or entry.publish_token is None:
         return
     staged = lake.staging(entry.table_name, entry.file_id, entry.publish_token)
+    if replaced is None and not staged.root.is_dir():
+        return
     if staged.root.is_dir():
         lake.publish(staged.root, owned_files(entry))
         fault("after_publish")
-    keep = set(owned_files(entry))
-    stale = set(lake.visible_files(entry.file_id))
-    stale.update(path for old in replaced for path in owned_files(old))
-    lake.delete(sorted(stale - keep))
+    if replaced is None:
+        stale = set(lake.visible_files(entry.file_id))
+    else:
+        stale = {path for old in replaced for path in owned_files(old)}
+    lake.delete(sorted(stale - set(owned_files(entry))))
 
 
 def finish_publishes(lake: Lake | str | Path) -> int:
