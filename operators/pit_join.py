@@ -6,6 +6,7 @@ Rows no dim_symbol window covers are flagged ``missing_pit_symbol_coverage`` (fi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
@@ -16,9 +17,21 @@ from pointline.kernels.pit import MISSING_COVERAGE, SymbolIndex
 __all__ = ["pit_join"]
 
 
-def pit_join(dim_symbol: pa.Table | SymbolIndex, *, name: str = "pit_join") -> Map:
-    """A step that adds ``symbol_id`` from the dim_symbol window covering ``ts_event_us``."""
-    index = dim_symbol if isinstance(dim_symbol, SymbolIndex) else SymbolIndex(dim_symbol)
+def pit_join(
+    dim_symbol: pa.Table | SymbolIndex,
+    *,
+    symbol_key: Callable[[str], str] = str,
+    name: str = "pit_join",
+) -> Map:
+    """A step that adds ``symbol_id`` from the dim_symbol window covering ``ts_event_us``.
+
+    A row's ``symbol`` is looked up as ``symbol_key(symbol)`` (the vendor's key; ignored
+    when ``dim_symbol`` is already a :class:`SymbolIndex`, which carries its own)."""
+    index = (
+        dim_symbol
+        if isinstance(dim_symbol, SymbolIndex)
+        else SymbolIndex(dim_symbol, symbol_key=symbol_key)
+    )
 
     def join(batch: pa.RecordBatch, flags: RowFlags) -> dict[str, pa.Array[Any]]:
         flagged = flags.mask()

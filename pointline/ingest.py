@@ -113,6 +113,7 @@ class IngestionResult:
     ts_event_max_us: int | None = None
     duration_s: float = 0.0
     dry_run: bool = False
+    dim_symbol_version: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -196,7 +197,8 @@ def build_chain(
     """
     _, (parse, normalize) = bronze_steps(meta, lake=lake, block_size=block_size)
     drops = [name for name in parse.output_schema(pa.schema([])).names if is_raw(name)]
-    zone = lake.vendors.get(meta.vendor).timezone
+    vendor = lake.vendors.get(meta.vendor)
+    zone = vendor.timezone
     named = meta.facts.extras.get("exchange")
     store = lake.exchange_store()
     if named is not None and record_exchange:
@@ -211,7 +213,7 @@ def build_chain(
             normalize,
             *extra_steps,
             tz_partition(exchanges=exchanges, default_timezone=zone),
-            pit_join(dim_symbol),
+            pit_join(dim_symbol, symbol_key=vendor.symbol_key),
             Split(name=QUARANTINE_SPLIT, side=quarantine),
             sequence(file_id, drops=drops),
         ]
@@ -470,6 +472,7 @@ def _as_duplicate(entry: ManifestEntry, *, of: ManifestEntry) -> ManifestEntry:
         publish_token=None,
         attempt_reason=None,
         attempt_error=None,
+        dim_symbol_version=None,
         processed_at_ts_us=_now_us(),
     )
 
@@ -550,11 +553,13 @@ def _run(
         meta.check_unchanged(lake.bronze_root)
         sinks = make_sinks(lake.vendors.get(meta.vendor).format(meta.data_type))
         silver, quarantine = sinks
+        dim_version, dim = lake.dim_symbol_store().load()
+        base = base.replace(dim_symbol_version=dim_version)
         chain = build_chain(
             meta,
             lake=lake,
             file_id=base.file_id,
-            dim_symbol=lake.dim_symbol_store().load()[1],
+            dim_symbol=dim,
             quarantine=quarantine,
             extra_steps=extra_steps,
             block_size=block_size,

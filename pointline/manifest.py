@@ -128,6 +128,7 @@ class ManifestEntry:
     publish_token: str | None = None
     attempt_reason: FileReason | None = None
     attempt_error: str | None = None
+    dim_symbol_version: int | None = None
 
     def __post_init__(self) -> None:
         if self.status not in FILE_STATUSES:
@@ -174,6 +175,7 @@ def _read_ipc(path: Path) -> pa.Table:
     """Read one manifest IPC file; raise on a torn file or a foreign schema."""
     with pa.memory_map(str(path)) as source:
         table = ipc.open_file(source).read_all()
+    table = _upgrade(table)
     if not table.schema.equals(_SCHEMA, check_metadata=False):
         msg = f"schema is not ingest_manifest's: got {table.schema.names}"
         raise ManifestError(msg)
@@ -181,6 +183,22 @@ def _read_ipc(path: Path) -> pa.Table:
         if table.column(name).null_count:
             msg = f"column {name!r} holds nulls"
             raise ManifestError(msg)
+    return table
+
+
+def _upgrade(table: pa.Table) -> pa.Table:
+    """A table written before the newest nullable columns existed, with them as nulls.
+
+    Columns are only ever appended to ``ingest_manifest``, all nullable, so an older
+    commit is a prefix of the schema."""
+    have = table.schema.names
+    if tuple(have) == _COLUMNS[: len(have)] and all(
+        _SCHEMA.field(name).nullable for name in _COLUMNS[len(have) :]
+    ):
+        for name in _COLUMNS[len(have) :]:
+            table = table.append_column(
+                _SCHEMA.field(name), pa.nulls(len(table), _SCHEMA.field(name).type)
+            )
     return table
 
 

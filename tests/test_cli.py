@@ -22,6 +22,7 @@ INGEST_FIELDS = {
     "status", "file_id", "bronze_path", "table_name", "skipped", "rows_total", "rows_written",
     "rows_quarantined", "status_reason", "error_message", "trading_date_min",
     "trading_date_max", "ts_event_min_us", "ts_event_max_us", "duration_s", "dry_run",
+    "dim_symbol_version",
 }  # fmt: skip
 MANIFEST_FIELDS = {
     "file_id", "vendor", "data_type", "bronze_path", "file_hash", "status", "status_reason",

@@ -135,6 +135,10 @@ def test_bootstrap_opens_one_window_per_row_with_defaults() -> None:
             "tick_size": None,
             "lot_size": None,
             "contract_size": None,
+            "expiry_ts_us": None,
+            "board": None,
+            "min_qty": None,
+            "is_inverse": None,
             "updated_at_ts_us": 7,
         },
         {
@@ -151,6 +155,10 @@ def test_bootstrap_opens_one_window_per_row_with_defaults() -> None:
             "tick_size": Decimal("0.1"),
             "lot_size": 1000,  # an integer is a number of units
             "contract_size": None,
+            "expiry_ts_us": None,
+            "board": None,
+            "min_qty": None,
+            "is_inverse": None,
             "updated_at_ts_us": 7,
         },
     ]
@@ -606,6 +614,10 @@ def test_read_snapshot_csv_gives_a_normalised_snapshot(tmp_path: Path) -> None:
             "tick_size": Decimal("0.1"),
             "lot_size": None,
             "contract_size": None,
+            "expiry_ts_us": None,
+            "board": None,
+            "min_qty": None,
+            "is_inverse": None,
         },
         {
             "exchange": "x",
@@ -617,6 +629,10 @@ def test_read_snapshot_csv_gives_a_normalised_snapshot(tmp_path: Path) -> None:
             "tick_size": None,
             "lot_size": None,
             "contract_size": None,
+            "expiry_ts_us": None,
+            "board": None,
+            "min_qty": None,
+            "is_inverse": None,
         },
     ]
     assert windows(bootstrap(snap, 1)) == [("x", "A", 1, OPEN, True), ("x", "B", 1, OPEN, True)]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeAlias
+from typing import Any, Final, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -44,6 +44,7 @@ from pointline.schemas.dimensions import DIM_SYMBOL
 
 __all__ = [
     "as_ts",
+    "bool_column",
     "cast_column",
     "conform",
     "decimal_column",
@@ -59,6 +60,7 @@ __all__ = [
     "require_columns",
     "schema_problems",
     "text_column",
+    "upgrade",
 ]
 
 ArrayLike: TypeAlias = "pa.Array[Any] | pa.ChunkedArray[Any]"
@@ -188,6 +190,18 @@ def int64_column(table: pa.Table, name: str, *, source: str) -> pa.Array[Any]:
     return as_array(cast_column(col, pa.int64(), name, source))
 
 
+def bool_column(table: pa.Table, name: str, *, source: str) -> pa.Array[Any]:
+    """Column ``name`` as one ``bool`` array (text ``true``/``false`` accepted);
+    :class:`DimSymbolError` if it is neither boolean nor such text."""
+    col = table[name]
+    if pa.types.is_null(col.type):
+        return pa.nulls(len(table), pa.bool_())
+    if not (pa.types.is_boolean(col.type) or is_text(col.type)):
+        msg = f"{source} column {name!r} must be true/false, got {col.type}"
+        raise DimSymbolError(msg)
+    return as_array(cast_column(col, pa.bool_(), name, source))
+
+
 def decimal_column(table: pa.Table, name: str, *, source: str) -> pa.Array[Any]:
     """Column ``name`` as ``decimal128(38, 18)`` (one array, nulls kept).
 
@@ -251,8 +265,9 @@ def normalise_snapshot(snapshot: pa.Table, *, source: str) -> pa.Table:
 
     Needs ``exchange`` and ``exchange_symbol`` with no null or ``""``; other snapshot
     columns are optional (``canonical_symbol`` defaults to the exchange symbol,
-    ``market_type`` to ``"unknown"``, the rest to null; sizes via
-    :func:`decimal_column`). Columns outside SNAPSHOT_COLUMNS are ignored here.
+    ``market_type`` to ``"unknown"``, the rest to null; sizes and ``min_qty`` via
+    :func:`decimal_column`, ``expiry_ts_us`` int64 us, ``is_inverse`` bool). Columns
+    outside SNAPSHOT_COLUMNS are ignored here.
     Raises :class:`DimSymbolError` for a non-table or any bad column.
     """
     if not isinstance(snapshot, pa.Table):
@@ -275,6 +290,21 @@ def normalise_snapshot(snapshot: pa.Table, *, source: str) -> pa.Table:
             if name in present
             else pa.nulls(n, pa.string())
         )
+    columns["board"] = (
+        text_column(snapshot, "board", source=source)
+        if "board" in present
+        else pa.nulls(n, pa.string())
+    )
+    columns["expiry_ts_us"] = (
+        int64_column(snapshot, "expiry_ts_us", source=source)
+        if "expiry_ts_us" in present
+        else pa.nulls(n, pa.int64())
+    )
+    columns["is_inverse"] = (
+        bool_column(snapshot, "is_inverse", source=source)
+        if "is_inverse" in present
+        else pa.nulls(n, pa.bool_())
+    )
     columns["canonical_symbol"] = pc.coalesce(columns["canonical_symbol"], symbol)
     columns["market_type"] = pc.coalesce(
         columns["market_type"], pa.repeat(pa.scalar(DEFAULT_MARKET_TYPE), n)
@@ -285,7 +315,8 @@ def normalise_snapshot(snapshot: pa.Table, *, source: str) -> pa.Table:
             if name in present
             else pa.nulls(n, DECIMAL_TYPE)
         )
-    return pa.table(columns, schema=DIM_SYMBOL.select(SNAPSHOT_COLUMNS))
+    schema = DIM_SYMBOL.select(SNAPSHOT_COLUMNS)
+    return pa.Table.from_arrays([as_array(columns[name]) for name in schema.names], schema=schema)
 
 
 def normalise_delistings(delistings: pa.Table) -> pa.Table:
@@ -326,6 +357,25 @@ def schema_problems(dim: pa.Table) -> list[str]:
     if not details:
         details.append(f"columns out of order: {dim.column_names}, expected {DIM_SCHEMA.names}")
     return ["schema mismatch: " + "; ".join(details)]
+
+
+ADDED_IN_V3: Final = ("expiry_ts_us", "board", "min_qty", "is_inverse")
+"""Columns dim_symbol gained in schema version 3 (null in tables written before)."""
+
+
+def upgrade(dim: pa.Table) -> pa.Table:
+    """A dim_symbol table written before schema version 3 with the columns it lacks added
+    as nulls (in DIM_SCHEMA order); any other table unchanged."""
+    if not all(name not in dim.column_names for name in ADDED_IN_V3):
+        return dim
+    for name in ADDED_IN_V3:
+        field = DIM_SCHEMA.field(name)
+        dim = dim.add_column(
+            dim.num_columns - 1 if "updated_at_ts_us" in dim.column_names else dim.num_columns,
+            field,
+            pa.nulls(dim.num_rows, field.type),
+        )
+    return dim
 
 
 def conform(dim: pa.Table, *, source: str) -> pa.Table:

@@ -31,7 +31,6 @@ from pointline.dim_symbol.model import (
     OPEN_END_TS_US,
     SNAPSHOT_COLUMNS,
     SORT_KEYS,
-    TRACKED_COLUMNS,
     WINDOW_COLUMNS,
     DimSymbolError,
     describe,
@@ -122,11 +121,12 @@ def _read_table(path: Path) -> pa.Table:
         if name.endswith(".parquet"):
             return pq.read_table(path)
         if name.endswith((".csv", ".csv.gz")):
-            string_columns = ["exchange", "exchange_symbol", *TRACKED_COLUMNS]
-            int_columns = [*WINDOW_COLUMNS, "symbol_id", "updated_at_ts_us"]
-            types: dict[str, pa.DataType] = {c: pa.string() for c in string_columns}
-            types.update({c: pa.int64() for c in int_columns})
-            types["is_current"] = pa.bool_()
+            # Text for keys, names and decimals (parsed exactly later), int64 for times.
+            types: dict[str, pa.DataType] = {
+                name: pa.int64() if name.endswith("_ts_us") or name == "symbol_id" else pa.string()
+                for name in (*SNAPSHOT_COLUMNS, *WINDOW_COLUMNS, "symbol_id", "updated_at_ts_us")
+            }
+            types["is_current"] = types["is_inverse"] = pa.bool_()
             return pacsv.read_csv(
                 path,
                 convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True),

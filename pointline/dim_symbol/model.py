@@ -28,6 +28,7 @@ __all__ = [
     "SNAPSHOT_COLUMNS",
     "SORT_KEYS",
     "TRACKED_COLUMNS",
+    "UNTRACKED_COLUMNS",
     "WINDOW_COLUMNS",
     "DimSymbolError",
     "StaleDimSymbolError",
@@ -51,12 +52,15 @@ TRACKED_COLUMNS: Final = (
     "tick_size",
     "lot_size",
     "contract_size",
+    "expiry_ts_us",
 )
 """A change in any of these (null to value included) opens a new window."""
-SNAPSHOT_COLUMNS: Final = KEY_COLUMNS + TRACKED_COLUMNS
+UNTRACKED_COLUMNS: Final = ("board", "min_qty", "is_inverse")
+"""Informational: neighbours that differ only in these merge, the latest value wins."""
+SNAPSHOT_COLUMNS: Final = KEY_COLUMNS + TRACKED_COLUMNS + UNTRACKED_COLUMNS
 """Columns of a normalised snapshot, in order."""
-DECIMAL_COLUMNS: Final = ("tick_size", "lot_size", "contract_size")
-"""Tracked columns held as exact decimals (``decimal128(38, 18)``)."""
+DECIMAL_COLUMNS: Final = ("tick_size", "lot_size", "contract_size", "min_qty")
+"""Columns held as exact decimals (``decimal128(38, 18)``)."""
 WINDOW_COLUMNS: Final = ("valid_from_ts_us", "valid_until_ts_us")
 """Bounds of a half-open validity window, us since the epoch."""
 SORT_KEYS: Final[list[tuple[str, Literal["ascending", "descending"]]]] = [

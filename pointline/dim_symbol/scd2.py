@@ -8,7 +8,8 @@ int64 microseconds since the epoch, the open end is ``2**63 - 1``.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, cast
+from collections.abc import Sequence
+from typing import Any, Final, cast
 
 import numpy as np
 import pyarrow as pa
@@ -34,6 +35,7 @@ from pointline.dim_symbol.model import (
     SNAPSHOT_COLUMNS,
     SORT_KEYS,
     TRACKED_COLUMNS,
+    UNTRACKED_COLUMNS,
     DimSymbolError,
     describe,
     listing,
@@ -46,14 +48,18 @@ from pointline.schemas.dimensions import DIM_SYMBOL
 __all__ = [
     "assemble",
     "bootstrap",
+    "changed_keys",
     "empty_dim",
     "from_first_seen",
+    "merge_windows",
     "symbol_id",
     "symbol_ids",
     "upsert",
     "validate",
 ]
 
+
+_KEY_SEP: Final = "\x00"
 
 # ------------------------------------------------------------------------------- ids
 
@@ -150,7 +156,6 @@ def upsert(
 
     exchanges = pc.unique(snap["exchange"])
     in_scope = pc.is_in(base["exchange"], value_set=exchanges)
-    untouched = base.filter(pc.invert(in_scope))
     scoped = base.filter(in_scope)
     history = scoped.filter(pc.invert(scoped["is_current"]))
     current = scoped.filter(scoped["is_current"])
@@ -203,7 +208,6 @@ def upsert(
     closed = current.filter(closing)
     closed = _replace(closed, "valid_until_ts_us", pc.filter(close_at, closing))
     closed = _replace(closed, "is_current", pa.repeat(False, len(closed)))
-    closed = _replace(closed, "updated_at_ts_us", full_int64(now, len(closed)))
     new_attrs = snap.filter(opening)
     opened = assemble(
         new_attrs,
@@ -211,11 +215,113 @@ def upsert(
         valid_until=full_int64(OPEN_END_TS_US, len(new_attrs)),
         updated_at=now,
     )
-    result = pa.concat_tables(
-        [untouched, history, current.filter(pc.invert(closing)), closed, opened]
-    ).sort_by(SORT_KEYS)
+    # Open windows the snapshot lists unchanged take its untracked values (latest wins;
+    # a null in the snapshot keeps the old value).
+    kept = current.filter(pc.invert(closing))
+    kept_at: pa.Array[Any] = as_array(pc.filter(at_snap, pc.invert(closing)))
+    in_snapshot = snap.take(kept_at)
+    for name in UNTRACKED_COLUMNS:
+        given = pc.coalesce(in_snapshot[name], kept[name])
+        latest = pc.if_else(pc.is_valid(kept_at), given, kept[name])
+        kept = _replace(kept, name, latest)
+    return merge_windows(
+        base,
+        pa.concat_tables([history, kept, closed, opened]),
+        exchanges=[str(e) for e in exchanges.to_pylist()],
+        now_ts_us=now,
+    )
+
+
+def merge_windows(
+    dim: pa.Table,
+    windows: pa.Table,
+    *,
+    exchanges: Sequence[str] | None = None,
+    now_ts_us: int | None = None,
+) -> pa.Table:
+    """The window merge (docs/contracts.md section 5): ``windows`` replace the windows of
+    ``dim`` inside a scope; nothing outside it moves.
+
+    The scope is the natural keys ``windows`` carries (an instrument source such as the
+    Tardis instruments or a bootstrap), or, with ``exchanges``, every key of those
+    exchanges (a source that lists a whole market, which so also removes the keys it no
+    longer lists). Both tables have DIM_SCHEMA. A new window with the same key and
+    ``valid_from_ts_us`` as an old one keeps the old ``symbol_id`` (ids are a function of
+    the window start, so only an imported custom id could differ), and one equal to the
+    old window in every column but ``updated_at_ts_us`` is the old row itself; other new
+    rows get ``updated_at_ts_us`` = ``now_ts_us`` (default: the clock).
+
+    Raises :class:`DimSymbolError` for a bad schema, ``windows`` outside ``exchanges``, and a
+    result that fails :func:`validate`.
+
+    >>> old = from_first_seen(pa.table({"exchange": ["x", "x"], "exchange_symbol": ["A", "B"],
+    ...                                 "first_ts_us": [0, 0]}), now_ts_us=1)
+    >>> new = from_first_seen(pa.table({"exchange": ["x"], "exchange_symbol": ["A"],
+    ...                                 "first_ts_us": [50]}), now_ts_us=2)
+    >>> merged = merge_windows(old, new, now_ts_us=3)
+    >>> merged.select(["exchange_symbol", "valid_from_ts_us", "updated_at_ts_us"]).to_pylist()
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [{'exchange_symbol': 'A', 'valid_from_ts_us': 50, 'updated_at_ts_us': 3},
+     {'exchange_symbol': 'B', 'valid_from_ts_us': 0, 'updated_at_ts_us': 1}]
+    """
+    now = now_us(now_ts_us)
+    base = conform(dim, source="dim")
+    new = conform(windows, source="windows")
+    if exchanges is None:
+        in_scope = pc.is_in(natural_keys(base), value_set=natural_keys(new))
+    else:
+        names = pa.array(sorted(set(exchanges)), pa.string())
+        outside = pc.invert(pc.is_in(new["exchange"], value_set=names))
+        if pc.any(outside).as_py():
+            msg = (
+                f"windows outside the exchanges {names.to_pylist()} of the merge: "
+                f"{describe(new.filter(outside))}"
+            )
+            raise DimSymbolError(msg)
+        in_scope = pc.is_in(base["exchange"], value_set=names)
+    old = base.filter(in_scope)
+    # Each new window's old twin: same key and start.
+    at_old: pa.Array[Any] = pc.index_in(_window_keys(new), value_set=_window_keys(old))
+    twin = old.take(at_old)  # null where no twin
+    has_twin = as_array(pc.is_valid(at_old))
+    ids = pc.if_else(has_twin, twin["symbol_id"], new["symbol_id"])
+    new = _replace(new, "symbol_id", ids)
+    same: Any = has_twin
+    for name in DIM_SCHEMA.names:
+        if name != "updated_at_ts_us":
+            a, b = new[name], twin[name]
+            equal = pc.fill_null(pc.equal(a, b), pc.and_(pc.is_null(a), pc.is_null(b)))
+            same = pc.and_(same, equal)
+    updated = pc.if_else(same, twin["updated_at_ts_us"], full_int64(now, len(new)))
+    new = _replace(new, "updated_at_ts_us", updated)
+    result = pa.concat_tables([base.filter(pc.invert(in_scope)), new]).sort_by(SORT_KEYS)
     validate(result)
     return result
+
+
+def _window_keys(dim: pa.Table) -> pa.Array[Any]:
+    """``exchange NUL exchange_symbol NUL valid_from_ts_us`` per row: a window's identity."""
+    starts: Any = pc.cast(dim["valid_from_ts_us"], pa.string())
+    joined: Any = pc.binary_join_element_wise(natural_keys(dim), starts, _KEY_SEP)
+    return as_array(joined)
+
+
+def changed_keys(before: pa.Table, after: pa.Table) -> set[tuple[str, str]]:
+    """The natural keys whose windows (start, end, ``symbol_id``) differ between two dims:
+    the only columns a point-in-time join reads, so rows of other keys join the same.
+
+    >>> dim = from_first_seen(pa.table({"exchange": ["x"], "exchange_symbol": ["A"],
+    ...                                 "first_ts_us": [0]}))
+    >>> changed_keys(dim, dim), changed_keys(empty_dim(), dim)
+    (set(), {('x', 'A')})
+    """
+    columns = [*KEY_COLUMNS, "valid_from_ts_us", "valid_until_ts_us", "symbol_id"]
+
+    def windows(dim: pa.Table) -> set[tuple[Any, ...]]:
+        return set(zip(*(dim[name].to_pylist() for name in columns), strict=True))
+
+    differ = windows(before) ^ windows(after)
+    return {(str(w[0]), str(w[1])) for w in differ}
 
 
 def from_first_seen(first_seen: pa.Table, *, now_ts_us: int | None = None) -> pa.Table:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pointline.dim_symbol.coerce import conform
+from pointline.dim_symbol.coerce import conform, upgrade
 from pointline.dim_symbol.model import SORT_KEYS, DimSymbolError, StaleDimSymbolError
 from pointline.dim_symbol.scd2 import empty_dim, validate
 from pointline.errors import PointlineError
@@ -69,7 +69,7 @@ class DimSymbolStore:
             msg = f"cannot read dim_symbol version {wanted}: {exc}"
             raise DimSymbolError(msg, file=str(path)) from exc
         try:
-            return wanted, conform(table, source=f"dim_symbol version {wanted}")
+            return wanted, conform(upgrade(table), source=f"dim_symbol version {wanted}")
         except PointlineError as exc:
             raise exc.with_context(file=str(path)) from None
 

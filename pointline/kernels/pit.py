@@ -10,6 +10,7 @@ the last window starting at or before ``ts`` is the only candidate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,11 +39,26 @@ class PitResult:
 
 
 class SymbolIndex:
-    """dim_symbol windows arranged for vectorised point-in-time lookups."""
+    """dim_symbol windows arranged for vectorised point-in-time lookups.
 
-    __slots__ = ("_code_of", "_ends", "_froms", "_ids", "_keys", "_starts", "_untils")
+    ``symbol_key`` maps a row's ``symbol`` to the ``exchange_symbol`` it is looked up under
+    (the vendor's key, e.g. Tardis ``XBT/USD`` -> ``XBT-USD``; identity by default). It is
+    applied to the distinct symbols of a batch, never per row.
+    """
 
-    def __init__(self, dim: pa.Table) -> None:
+    __slots__ = (
+        "_code_of",
+        "_ends",
+        "_froms",
+        "_ids",
+        "_keys",
+        "_starts",
+        "_symbol_key",
+        "_untils",
+    )
+
+    def __init__(self, dim: pa.Table, *, symbol_key: Callable[[str], str] = str) -> None:
+        self._symbol_key = symbol_key
         keys = _keys(dim["exchange"], dim["exchange_symbol"])
         table = pa.table(
             {
@@ -102,7 +118,7 @@ class SymbolIndex:
         table = np.full((len(v_names) + 1, len(s_names) + 1), -1, dtype=np.int64)
         for i, venue in enumerate(v_names):
             for j, name in enumerate(s_names):
-                table[i, j] = self._code_of.get(f"{venue}{_SEP}{name}", -1)
+                table[i, j] = self._code_of.get(f"{venue}{_SEP}{self._symbol_key(name)}", -1)
         return table[v_index, s_index]  # index -1 (null) hits the all -1 last row/column
 
 

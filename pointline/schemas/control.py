@@ -62,6 +62,12 @@ INGEST_MANIFEST = TableSpec(
             nullable=True,
         ),
         _col("attempt_error", pa.string(), "its error text", nullable=True),
+        _col(
+            "dim_symbol_version",
+            pa.int64(),
+            "the dim_symbol version the owned files were derived with (0: none saved)",
+            nullable=True,
+        ),
     ),
     business_keys=("file_id",),
 )

@@ -65,6 +65,31 @@ DIM_SYMBOL = TableSpec(
             description="underlying units per contract",
         ),
         ColumnSpec(
+            name="expiry_ts_us",
+            dtype=pa.int64(),
+            nullable=True,
+            description="expiry of a dated contract, us since epoch UTC (tracked: a rolling "
+            "symbol names a new contract at each expiry)",
+        ),
+        ColumnSpec(
+            name="board",
+            dtype=pa.string(),
+            nullable=True,
+            description="listing board or segment (untracked, informational)",
+        ),
+        ColumnSpec(
+            name="min_qty",
+            dtype=DECIMAL_TYPE,
+            nullable=True,
+            description="minimum order size (untracked, informational)",
+        ),
+        ColumnSpec(
+            name="is_inverse",
+            dtype=pa.bool_(),
+            nullable=True,
+            description="inverse contract: notional = qty x contract_size / price (untracked)",
+        ),
+        ColumnSpec(
             name="updated_at_ts_us",
             dtype=pa.int64(),
             description="when this version row was written, us since epoch UTC",
@@ -72,5 +97,5 @@ DIM_SYMBOL = TableSpec(
     ),
     business_keys=("exchange", "exchange_symbol", "valid_from_ts_us"),
     tie_break_keys=("exchange", "exchange_symbol", "valid_from_ts_us"),
-    schema_version=2,  # 2: sizes decimal128(38, 18), were int64 at 10^9
+    schema_version=3,  # 2: sizes decimal128(38, 18); 3: expiry, board, min_qty, is_inverse
 )

@@ -195,6 +195,10 @@ class Vendor:
     describe: Callable[[PurePosixPath], PathFacts]
     parse: Callable[..., Source]
     normalize: Callable[[FileFormat, PathFacts], Operator]
+    symbol_key: Callable[[str], str] = str
+    """The dim_symbol ``exchange_symbol`` a row's ``symbol`` is looked up under (the
+    vendor's symbol key; identity by default). Bootstrap, instrument imports and the
+    point-in-time join all use it, so one spelling rule holds everywhere."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "formats", MappingProxyType(dict(self.formats)))

@@ -65,6 +65,7 @@ __all__ = [
     "describe",
     "flat_name",
     "parse",
+    "symbol_key",
 ]
 
 Array: TypeAlias = "pa.Array[Any]"
@@ -388,6 +389,18 @@ def parse(
     return parse_csv(path, fmt.header, display_path=display_path, block_size=block_size)
 
 
+def symbol_key(symbol: str) -> str:
+    """The dataset (CSV file name) form of a Tardis symbol: ``/`` and ``:`` become ``-``,
+    upper case (docs/tardis_instruments.md section 5). The instruments API's ``id`` is in
+    the venue's case (binance ``btcusdt``) and kraken rows may say ``XBT/USD`` where the
+    file says ``XBT-USD``; dim_symbol keys every Tardis symbol this way.
+
+    >>> symbol_key("xbt/usd"), symbol_key("BTCF0:USTF0"), symbol_key("BTCUSDT")
+    ('XBT-USD', 'BTCF0-USTF0', 'BTCUSDT')
+    """
+    return symbol.replace("/", "-").replace(":", "-").upper()
+
+
 VENDOR: Final = Vendor(
     name="tardis",
     timezone="UTC",
@@ -395,5 +408,6 @@ VENDOR: Final = Vendor(
     describe=describe,
     parse=parse,
     normalize=normalize,
+    symbol_key=symbol_key,
 )
 """Tardis.dev, the first vendor."""
