@@ -1,18 +1,29 @@
 """dim_symbol from the Bronze rows: every (exchange, symbol) found gets a window.
 
 The quick start for a lake with no vendor instrument metadata: each file's parse and
-normalize steps (from its vendor) run over its rows, and each symbol not yet in dim_symbol
-opens a window at its first good event (docs/contracts.md section 5, source (a)).
+normalize steps (from its vendor) run over its rows, and each symbol dim_symbol does not
+know yet gets one open window **valid from 0** (docs/contracts.md section 5, source (a):
+no listing time is known, so a backfilled day, or a data type whose rows start earlier,
+is always covered). Symbols that dim_symbol already has (from an earlier bootstrap or a
+vendor's instrument metadata, which takes precedence) do not move.
+
+What each Bronze file holds is remembered under ``_pointline/bootstrap/`` (its path, size
+and mtime with the symbols found), so a re-run reads only files it has not seen or that
+changed; Bronze files are immutable, so size and mtime are taken as the file's identity
+here (the ingest itself goes by SHA-256).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Final, TypeAlias
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from pyarrow import ipc
 
 from pointline import dim_symbol
 from pointline.bronze import BronzeFileMetadata, walk_bronze
@@ -21,8 +32,18 @@ from pointline.codes import FileReason
 from pointline.errors import PointlineError
 from pointline.ingest import bronze_steps
 from pointline.lake import Lake
+from pointline.storage import VersionedDir
 
-__all__ = ["BootstrapResult", "SkippedFile", "bootstrap_dim_symbol", "first_seen"]
+__all__ = [
+    "BOOTSTRAP_FROM_TS_US",
+    "BootstrapResult",
+    "SkippedFile",
+    "bootstrap_dim_symbol",
+    "symbols_in",
+]
+
+BOOTSTRAP_FROM_TS_US: Final = 0
+"""Where a bootstrap window opens: the epoch, since no listing time is known."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +80,22 @@ class BootstrapResult(tuple[int, int]):
     """
 
     skipped: tuple[SkippedFile, ...]
+    read: int
+    cached: int
 
     def __new__(
-        cls, added: int, version: int, skipped: Sequence[SkippedFile] = ()
+        cls,
+        added: int,
+        version: int,
+        skipped: Sequence[SkippedFile] = (),
+        *,
+        read: int = 0,
+        cached: int = 0,
     ) -> BootstrapResult:
         result = super().__new__(cls, (added, version))
         result.skipped = tuple(skipped)
+        result.read = read  # Bronze files read in this run
+        result.cached = cached  # files known from an earlier run (same size and mtime)
         return result
 
     @property
@@ -81,18 +112,78 @@ class BootstrapResult(tuple[int, int]):
         return f"BootstrapResult(added={self[0]}, version={self[1]}, skipped={self.skipped!r})"
 
 
-def first_seen(meta: BronzeFileMetadata, *, lake: Lake) -> dict[tuple[str, str], int]:
-    """The first event time (µs since the epoch) of every (exchange, symbol) in a Bronze
-    file, over its good rows."""
-    seen: dict[tuple[str, str], int] = {}
+def symbols_in(meta: BronzeFileMetadata, *, lake: Lake) -> set[tuple[str, str]]:
+    """The dim_symbol keys ``(exchange, vendor symbol key)`` of a Bronze file's good rows
+    (rows normalize does not flag), read batch by batch."""
+    key = lake.vendors.get(meta.vendor).symbol_key
+    found: set[tuple[str, str]] = set()
     for batch in Chain(bronze_steps(meta, lake=lake)[1]).run():
         good = pa.Table.from_batches([batch]).filter(pc.is_null(batch[FLAG_COLUMN]))
-        grouped = good.group_by(["exchange", "symbol"]).aggregate([("ts_event_us", "min")])
-        for row in grouped.to_pylist():
-            key = (str(row["exchange"]), str(row["symbol"]))
-            ts = int(row["ts_event_us_min"])
-            seen[key] = min(ts, seen.get(key, ts))
-    return seen
+        pairs = good.group_by(["exchange", "symbol"]).aggregate([])
+        for exchange, symbol in zip(
+            pairs["exchange"].to_pylist(), pairs["symbol"].to_pylist(), strict=True
+        ):
+            if exchange is not None and symbol is not None:
+                found.add((str(exchange), key(str(symbol))))
+    return found
+
+
+_SEEN_FIELDS: list[pa.Field[Any]] = [  # one row per (file, symbol)
+    pa.field("bronze_path", pa.string(), nullable=False),
+    pa.field("file_size_bytes", pa.int64(), nullable=False),
+    pa.field("last_modified_ts_us", pa.int64(), nullable=False),
+    pa.field("exchange", pa.string()),  # null: a file without symbols
+    pa.field("exchange_symbol", pa.string()),
+]
+_SEEN_SCHEMA: Final = pa.schema(_SEEN_FIELDS)
+_Stamp: TypeAlias = tuple[int, int]  # (size, mtime us)
+_Seen: TypeAlias = dict[str, tuple[_Stamp, frozenset[tuple[str, str]]]]
+
+
+def _load_seen(lake: Lake) -> tuple[int, _Seen]:
+    """The newest record of what bootstrap has read (version, path -> stamp and keys).
+    The record is advisory: an unreadable one counts as empty (files are read again)."""
+    files = VersionedDir(lake.bootstrap_dir, ".arrow")
+    version = files.latest()
+    seen: _Seen = {}
+    if version == 0:
+        return 0, seen
+    try:
+        with pa.memory_map(str(files.path_of(version))) as source:
+            table = ipc.open_file(source).read_all()
+    except (OSError, pa.ArrowInvalid):
+        return version, seen
+    keys: dict[str, set[tuple[str, str]]] = {}
+    for row in table.to_pylist():
+        path = str(row["bronze_path"])
+        seen[path] = ((int(row["file_size_bytes"]), int(row["last_modified_ts_us"])), frozenset())
+        if row["exchange"] is not None:
+            keys.setdefault(path, set()).add((str(row["exchange"]), str(row["exchange_symbol"])))
+    return version, {
+        path: (stamp, frozenset(keys.get(path, ()))) for path, (stamp, _) in seen.items()
+    }
+
+
+def _save_seen(lake: Lake, version: int, seen: _Seen) -> None:
+    """Publish ``seen`` as the next version and drop older ones; losing a race to another
+    bootstrap is harmless (its record is as good), so it is not an error."""
+    rows: dict[str, list[object]] = {name: [] for name in _SEEN_SCHEMA.names}
+    for path in sorted(seen):
+        (size, mtime), keys = seen[path]
+        pairs: list[tuple[str | None, str | None]] = [*sorted(keys)] or [(None, None)]
+        for exchange, symbol in pairs:
+            for name, value in zip(
+                _SEEN_SCHEMA.names, (path, size, mtime, exchange, symbol), strict=True
+            ):
+                rows[name].append(value)
+    sink = pa.BufferOutputStream()
+    with ipc.new_file(sink, _SEEN_SCHEMA) as writer:
+        writer.write_table(pa.Table.from_pydict(rows, schema=_SEEN_SCHEMA))
+    files = VersionedDir(lake.bootstrap_dir, ".arrow")
+    if files.publish(version + 1, sink.getvalue()):
+        for old in files.versions():
+            if old <= version:
+                files.path_of(old).unlink(missing_ok=True)
 
 
 def bootstrap_dim_symbol(
@@ -100,12 +191,15 @@ def bootstrap_dim_symbol(
     *,
     on_skip: Callable[[str, PointlineError], None] | None = None,
 ) -> BootstrapResult:
-    """Add every (exchange, symbol) found in the lake's Bronze files that dim_symbol does
-    not know yet, valid from its first event. Returns the symbols added and the new
-    version (a pair, :class:`BootstrapResult`) and every file skipped (``.skipped``).
+    """Give every (exchange, symbol) found in the lake's Bronze files that dim_symbol does
+    not know yet one window valid from 0 to the open end. Returns the symbols added and the
+    new version (a pair, :class:`BootstrapResult`), every file skipped (``.skipped``) and
+    how many files were read and how many were known from an earlier run.
 
-    A file that cannot be read (a corrupt gzip, missing columns, a path outside its
-    vendor's rules, a data type its vendor does not ship) is skipped, not fatal:
+    Symbols are keyed by their vendor's ``symbol_key`` (Tardis ``xbt/usd`` ->
+    ``XBT-USD``). A file read by an earlier run with the same size and mtime is not read
+    again. A file that cannot be read (a corrupt gzip, missing columns, a path outside
+    its vendor's rules, a data type its vendor does not ship) is skipped, not fatal:
     ingesting it fails on its own with the same error. Each is in ``.skipped`` with its
     path (relative to the bronze root) and reason; ``on_skip``, if given, is also called
     with the path and the error. Hidden files (:func:`pointline.bronze.is_hidden`) are not
@@ -113,32 +207,51 @@ def bootstrap_dim_symbol(
     """
     the_lake = Lake.at(lake)
     store = the_lake.dim_symbol_store()
-    version, dim = store.load()
-    known = set(zip(dim["exchange"].to_pylist(), dim["exchange_symbol"].to_pylist(), strict=True))
-    seen: dict[tuple[str, str], int] = {}
+    seen_version, seen = _load_seen(the_lake)
+    found: set[tuple[str, str]] = set()
     skipped: list[SkippedFile] = []
+    read = cached = 0
     root = the_lake.bronze_root
+    now_seen: _Seen = {}
     for path in walk_bronze([root] if root.is_dir() else []):
+        relative = path.relative_to(root).as_posix()
+        stat = path.stat()
+        stamp = (stat.st_size, stat.st_mtime_ns // 1000)
+        known = seen.get(relative)
+        if known is not None and known[0] == stamp:
+            now_seen[relative] = known
+            found |= known[1]
+            cached += 1
+            continue
         try:
             meta = BronzeFileMetadata.from_path(path, bronze_root=root, vendors=the_lake.vendors)
-            found = first_seen(meta, lake=the_lake)
+            keys = frozenset(symbols_in(meta, lake=the_lake))
         except PointlineError as exc:
-            relative = path.relative_to(root).as_posix()
             skipped.append(SkippedFile.of(relative, exc))
             if on_skip is not None:
                 on_skip(relative, exc)
             continue
-        for key, ts in found.items():
-            seen[key] = min(ts, seen.get(key, ts))
-    new = sorted(key for key in seen if key not in known)
-    if not new:
-        return BootstrapResult(0, version, skipped)
-    first = pa.table(
-        {
-            "exchange": [k[0] for k in new],
-            "exchange_symbol": [k[1] for k in new],
-            "first_ts_us": pa.array([seen[k] for k in new], pa.int64()),
-        }
+        read += 1
+        now_seen[relative] = (stamp, keys)
+        found |= keys
+    if now_seen != seen:
+        _save_seen(the_lake, seen_version, now_seen)
+    version, dim = store.load()
+    known_keys = set(
+        zip(dim["exchange"].to_pylist(), dim["exchange_symbol"].to_pylist(), strict=True)
     )
-    merged = pa.concat_tables([dim, dim_symbol.from_first_seen(first)])
-    return BootstrapResult(len(new), store.save(merged, expected_version=version), skipped)
+    new = sorted(found - known_keys)
+    result = functools.partial(BootstrapResult, skipped=skipped, read=read, cached=cached)
+    if not new:
+        return result(0, version)
+    windows = dim_symbol.from_first_seen(
+        pa.table(
+            {
+                "exchange": [k[0] for k in new],
+                "exchange_symbol": [k[1] for k in new],
+                "first_ts_us": pa.array([BOOTSTRAP_FROM_TS_US] * len(new), pa.int64()),
+            }
+        )
+    )
+    merged = dim_symbol.merge_windows(dim, windows)
+    return result(len(new), store.save(merged, expected_version=version))

@@ -9,6 +9,7 @@ registries it ingests with.
     <root>/_pointline/manifest/<version>.arrow                   manifest log
     <root>/_pointline/dim_symbol/<version>...                    dim_symbol versions
     <root>/_pointline/exchanges/<version:020d>.arrow             exchange registrations
+    <root>/_pointline/bootstrap/<version:020d>.arrow             symbols seen per Bronze file
     <root>/_pointline/locks/<file_id>.lock                       writer locks
 
 Nothing but published, committed files ever sits under ``silver/`` (docs/contracts.md
@@ -118,6 +119,11 @@ class Lake:
     def exchange_registry(self) -> ExchangeRegistry:
         """The lake's registry plus the registrations stored in the lake, read afresh."""
         return self.exchange_store().registry(self.exchanges)
+
+    @property
+    def bootstrap_dir(self) -> Path:
+        """What ``dim-symbol bootstrap`` has read: the symbols of each Bronze file."""
+        return self.control_dir / "bootstrap"
 
     def dim_symbol_store(self) -> DimSymbolStore:
         return DimSymbolStore(self.control_dir / "dim_symbol")

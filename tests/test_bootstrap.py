@@ -52,8 +52,8 @@ def test_book_ticker_is_bootstrapped_not_skipped(tmp_path: Path) -> None:
     dim = lake.dim_symbol_store().load()[1]
     rows = dim.select(["exchange_symbol", "valid_from_ts_us"]).to_pylist()
     assert sorted((r["exchange_symbol"], r["valid_from_ts_us"]) for r in rows) == [
-        ("BTCUSDT", T0 + 5),
-        ("ETHUSDT", T0),
+        ("BTCUSDT", 0),  # bootstrap windows open at the epoch (docs/contracts.md section 5)
+        ("ETHUSDT", 0),
     ]
 
 

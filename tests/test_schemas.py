@@ -76,8 +76,8 @@ def test_every_price_and_quantity_column_is_decimal128_38_18() -> None:
         if column.name.endswith(MONETARY_SUFFIXES)
     ]
     # trades 2, quotes 4, orderbook_updates 2, book_snapshots 4, derivative_ticker 4,
-    # liquidations 2, options_chain 9, dim_symbol 3
-    assert len(monetary) == 30
+    # liquidations 2, options_chain 9, dim_symbol 4 (sizes and min_qty)
+    assert len(monetary) == 31
     for table, column in monetary:
         value_type = column.dtype.value_type if pa.types.is_list(column.dtype) else column.dtype
         assert value_type == DECIMAL_TYPE == pa.decimal128(38, 18), (table, column.name)

@@ -15,7 +15,11 @@ exchange symbol), ``market_type`` (default ``"unknown"``), ``base_asset``, ``quo
 * :func:`bootstrap` opens one window per snapshot row; :func:`upsert` applies a later
   snapshot to the exchanges it names (a change of a tracked column closes the window and
   opens a new one; a missing symbol is delisted);
-* :func:`from_first_seen` builds windows from the first event of each symbol in Bronze;
+* :func:`merge_windows` applies a source's windows inside a scope (the symbols it carries
+  or whole exchanges), keeping unchanged windows and their ids; :func:`changed_keys` says
+  which symbols' windows differ between two versions;
+* :func:`from_first_seen` builds open windows from given start times (bootstrap opens
+  them at 0);
 * :func:`read_dim_file` imports a whole history from CSV or Parquet, :func:`read_snapshot`
   reads a snapshot file;
 * :func:`validate` checks the SCD2 invariants; :class:`DimSymbolStore` keeps versions on
@@ -54,8 +58,10 @@ from pointline.dim_symbol.model import (
 from pointline.dim_symbol.model import KEY_COLUMNS as KEY_COLUMNS  # public, not in __all__
 from pointline.dim_symbol.scd2 import (
     bootstrap,
+    changed_keys,
     empty_dim,
     from_first_seen,
+    merge_windows,
     symbol_id,
     symbol_ids,
     upsert,
@@ -72,8 +78,10 @@ __all__ = [
     "DimSymbolStore",
     "StaleDimSymbolError",
     "bootstrap",
+    "changed_keys",
     "empty_dim",
     "from_first_seen",
+    "merge_windows",
     "read_dim_file",
     "read_snapshot",
     "symbol_id",
