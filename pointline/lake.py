@@ -180,6 +180,17 @@ class Lake:
             fault("mid_publish")
         shutil.rmtree(staging_root, ignore_errors=True)
 
+    @staticmethod
+    def partition_of(relative: str) -> dict[str, str]:
+        """The partition values (``exchange``, ``trading_date``) a Silver file's
+        root-relative path carries: its ``key=value`` folders.
+
+        >>> Lake.partition_of("silver/trades/exchange=binance/trading_date=2024-05-01/1-0.parquet")
+        {'exchange': 'binance', 'trading_date': '2024-05-01'}
+        """
+        parts = (part.partition("=") for part in Path(relative).parent.parts)
+        return {name: value for name, sep, value in parts if sep}
+
     def visible_files(self, file_id: int) -> list[str]:
         """Root-relative paths of the files under ``silver/`` named after ``file_id``,
         whether or not the manifest lists them."""

@@ -30,6 +30,7 @@ from pointline.ingest import (
 )
 from pointline.lake import Lake
 from pointline.manifest import ManifestEntry
+from pointline.refresh import disagreements
 
 __all__ = ["repair", "verify"]
 
@@ -99,8 +100,10 @@ def verify(lake: Lake | str | Path, *, sample: int = 200) -> list[str]:
     For each ``success``/``quarantined`` file: the files it owns exist and no other file
     of its file_id is visible; its Silver and validation-log ``file_seq`` values are
     disjoint and together ``1..rows_total``; the counts match the manifest; the Bronze
-    file still has the recorded SHA-256 and row count; and up to ``sample`` rows, compared
-    by ``file_seq``, hold the values the chain computes from Bronze again.
+    file still has the recorded SHA-256 and row count; up to ``sample`` rows, compared
+    by ``file_seq``, hold the values the chain computes from Bronze again; and its rows
+    agree with the current dim_symbol (:func:`pointline.refresh.disagreements`: a
+    disagreeing file is fixed by ``pointline refresh``).
     """
     the_lake = Lake.at(lake)
     problems: list[str] = []
@@ -109,6 +112,8 @@ def verify(lake: Lake | str | Path, *, sample: int = 200) -> list[str]:
             problems.extend(
                 f"{entry.bronze_path}: {p}" for p in _verify_one(the_lake, entry, sample)
             )
+    _, stale, _ = disagreements(the_lake)
+    problems.extend(str(found) for found in stale)
     return problems
 
 

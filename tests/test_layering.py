@@ -33,6 +33,7 @@ ASSEMBLY = frozenset(
         "pointline/lake.py",
         "pointline/reader.py",
         "pointline/recovery.py",
+        "pointline/refresh.py",
         "pointline/testing/tardis.py",
     }
 )
