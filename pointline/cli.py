@@ -3,7 +3,9 @@
     pointline [--root DIR] ingest PATH... [--vendor V] [--data-type T] [--force] [--dry-run]
                                   [--json]
     pointline [--root DIR] manifest [--json]
-    pointline [--root DIR] dim-symbol import FILE | bootstrap | show [--json]
+    pointline [--root DIR] dim-symbol import FILE [--replace] | import-tardis PATH... |
+                                      bootstrap | show [--json] | history EXCHANGE SYMBOL
+    pointline [--root DIR] refresh [--json]
     pointline [--root DIR] demo
     pointline [--root DIR] read TABLE --exchange X [--symbol S ...] [--start ISO|us]
                                   [--end ISO|us] [--format csv|jsonl|parquet] [--output FILE]
@@ -215,41 +217,167 @@ def _cmd_manifest(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _cmd_dim_symbol(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
-    from pointline import dim_symbol  # noqa: PLC0415 - keeps CLI start-up light
+def _iso_us(ts_us: int) -> str:
+    """Microseconds since the epoch as ISO 8601 UTC (``Z``); the open end is ``open``."""
+    from pointline.dim_symbol import OPEN_END_TS_US  # noqa: PLC0415
+
+    if ts_us == OPEN_END_TS_US:
+        return "open"
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+    moment = epoch + datetime.timedelta(microseconds=ts_us)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _window_lines(dim: pa.Table) -> Iterator[str]:
+    """One line per dim_symbol window: key, id, ISO window, the tracked attributes."""
+    for row in _display_rows(dim.combine_chunks().to_batches()[0]) if dim.num_rows else ():
+        sizes = " ".join(
+            f"{name} {row[column]}"
+            for name, column in (
+                ("tick", "tick_size"),
+                ("lot", "lot_size"),
+                ("contract", "contract_size"),
+            )
+            if row[column] is not None
+        )
+        expiry = (
+            f" expiry {_iso_us(row['expiry_ts_us'])}" if row["expiry_ts_us"] is not None else ""
+        )
+        yield (
+            f"  {row['exchange']:<18} {row['exchange_symbol']:<22} {row['symbol_id']:>20} "
+            f"[{_iso_us(row['valid_from_ts_us'])}, {_iso_us(row['valid_until_ts_us'])}) "
+            f"{row['market_type']}{' ' + sizes if sizes else ''}{expiry}\n"
+        )
+
+
+def _save_dim(lake: Lake, merge: Any, *, what: str, out: TextIO) -> tuple[int, int]:
+    """Load dim_symbol, apply ``merge(dim) -> new dim``, save it (stale save: an error),
+    print what changed and whether Silver must follow; ``(old, new)`` versions."""
+    from pointline import dim_symbol  # noqa: PLC0415
 
     store = lake.dim_symbol_store()
-    if args.action == "show":
+    version, dim = store.load()
+    merged = merge(dim)
+    keys = dim_symbol.changed_keys(dim, merged)
+    if not keys and merged.num_rows == dim.num_rows:
+        out.write(f"{what}: dim_symbol unchanged (version {version})\n")
+        return version, version
+    new_version = store.save(merged, expected_version=version)
+    out.write(
+        f"{what}: dim_symbol version {new_version} ({merged.num_rows} windows; "
+        f"{len(keys)} symbol(s) changed)\n"
+    )
+    _follow_hint(lake, out)
+    return version, new_version
+
+
+def _follow_hint(lake: Lake, out: TextIO) -> None:
+    """Say how many live files no longer agree with dim_symbol (and the fix)."""
+    from pointline.refresh import disagreements  # noqa: PLC0415
+
+    if not lake.manifest().entries():
+        return
+    _, stale, _ = disagreements(lake)
+    if stale:
+        out.write(
+            f"{len(stale)} ingested file(s) no longer agree with dim_symbol; run "
+            "`pointline refresh` to re-derive them (`pointline verify` lists them)\n"
+        )
+
+
+def _cmd_dim_symbol(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
+    from pointline import dim_symbol  # noqa: PLC0415
+
+    store = lake.dim_symbol_store()
+    if args.action in {"show", "history"}:
         version, dim = store.load()
+        if args.action == "history":
+            import pyarrow.compute as pc  # noqa: PLC0415
+
+            dim = dim.filter(
+                pc.and_(
+                    pc.equal(dim["exchange"], pa.scalar(args.exchange)),
+                    pc.equal(dim["exchange_symbol"], pa.scalar(args.symbol)),
+                )
+            )
+            if not dim.num_rows:
+                sys.stderr.write(
+                    f"pointline dim-symbol history: ({args.exchange!r}, {args.symbol!r}) has "
+                    f"no windows in dim_symbol version {version}\n"
+                )
+                return EXIT_USAGE
         if args.json:
-            for row in dim.to_pylist():
+            for row in _display_rows(dim.combine_chunks().to_batches()[0]) if dim.num_rows else ():
                 _print_json(row, out)
             return EXIT_OK
-        out.write(f"dim_symbol version {version}: {dim.num_rows} rows\n")
-        for row in dim.to_pylist():
-            out.write(
-                f"  {row['exchange']:<18} {row['exchange_symbol']:<22} {row['symbol_id']:>20} "
-                f"[{row['valid_from_ts_us']}, {row['valid_until_ts_us']})\n"
-            )
+        out.write(f"dim_symbol version {version}: {dim.num_rows} windows\n")
+        out.writelines(_window_lines(dim))
         return EXIT_OK
     if args.action == "import":
-        version, previous = store.load()
         imported = dim_symbol.read_dim_file(args.file)
-        new_version = store.save(imported, expected_version=version)
-        out.write(
-            f"imported {imported.num_rows} rows from {args.file} as dim_symbol version "
-            f"{new_version} (replacing version {version}, {previous.num_rows} rows)\n"
+        if args.replace:
+            _save_dim(lake, lambda dim: imported, what=f"replaced by {args.file}", out=out)
+        else:
+            _save_dim(
+                lake,
+                lambda dim: dim_symbol.merge_windows(dim, imported),
+                what=f"imported {imported.num_rows} windows from {args.file}",
+                out=out,
+            )
+        return EXIT_OK
+    if args.action == "import-tardis":
+        from pointline.vendors.tardis_instruments import read_instruments  # noqa: PLC0415
+
+        found = read_instruments(args.paths)
+        for note in found.notes:
+            out.write(f"note: {note}\n")
+        _save_dim(
+            lake,
+            lambda dim: dim_symbol.merge_windows(dim, found.windows),
+            what=(
+                f"imported {found.instruments} Tardis instrument(s) as "
+                f"{found.windows.num_rows} windows ({found.skipped} skipped)"
+            ),
+            out=out,
         )
         return EXIT_OK
     result = bootstrap_dim_symbol(lake)
     for skipped in result.skipped:
         out.write(f"skipped {skipped}\n")
-    text = f"bootstrapped {result.added} symbols from Bronze; dim_symbol version {result.version}"
+    text = (
+        f"bootstrapped {result.added} symbols from Bronze ({result.read} file(s) read, "
+        f"{result.cached} known from earlier runs); dim_symbol version {result.version}"
+    )
     if result.skipped:
         count = len(result.skipped)
         text += f"; {count} file{'s' if count != 1 else ''} skipped (listed above)"
     out.write(text + "\n")
+    if result.added:
+        _follow_hint(lake, out)
     return EXIT_OK
+
+
+def _cmd_refresh(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
+    from pointline.refresh import refresh  # noqa: PLC0415
+
+    def announce(found: Any) -> None:
+        if not args.json:
+            out.write(f"re-deriving {found}\n")
+
+    done = refresh(lake, on_file=announce)
+    for result in done.results:
+        row = result.to_dict()
+        if args.json:
+            _print_json(row, out)
+        else:
+            out.write(f"{result.bronze_path}: {_describe(row)}\n")
+    if not args.json:
+        out.write(
+            f"refresh: {len(done.results)} file(s) re-derived under dim_symbol version "
+            f"{done.version}, {done.confirmed} file(s) already agreed\n"
+        )
+    bad = any(r.status in BAD_STATUSES for r in done.results)
+    return EXIT_BAD_FILES if bad else EXIT_OK
 
 
 def _cmd_repair(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
@@ -440,17 +568,43 @@ def _parser() -> argparse.ArgumentParser:
     dim = commands.add_parser("dim-symbol", help="manage the symbol dimension")
     _add_root(dim)
     actions = dim.add_subparsers(dest="action", required=True, metavar="ACTION")
-    imp = actions.add_parser("import", help="replace dim_symbol with a CSV or Parquet history")
+    imp = actions.add_parser(
+        "import",
+        help="merge a CSV or Parquet history: its windows replace those of the symbols it carries",
+    )
     imp.add_argument(
         "file",
         metavar="FILE",
         help="columns exchange, exchange_symbol, valid_from_ts_us, valid_until_ts_us",
     )
+    imp.add_argument(
+        "--replace", action="store_true", help="replace the whole table instead of merging"
+    )
     _add_root(imp)
-    _add_root(actions.add_parser("bootstrap", help="add the symbols found in Bronze"))
+    tardis = actions.add_parser(
+        "import-tardis",
+        help="merge Tardis instrument metadata (JSON saved from the instruments API)",
+    )
+    tardis.add_argument("paths", nargs="+", metavar="PATH", help="JSON files or folders of them")
+    _add_root(tardis)
+    _add_root(
+        actions.add_parser(
+            "bootstrap", help="give every symbol found in Bronze a window (valid from 0)"
+        )
+    )
     show = actions.add_parser("show", help="print the current dim_symbol")
     show.add_argument("--json", action="store_true", help="one JSON object per row")
     _add_root(show)
+    history = actions.add_parser("history", help="print one symbol's windows")
+    history.add_argument("exchange", metavar="EXCHANGE")
+    history.add_argument("symbol", metavar="SYMBOL", help="exchange_symbol, e.g. ETH-USDT-SWAP")
+    history.add_argument("--json", action="store_true", help="one JSON object per row")
+    _add_root(history)
+    refresh = commands.add_parser(
+        "refresh", help="re-derive the ingested files that disagree with dim_symbol"
+    )
+    refresh.add_argument("--json", action="store_true", help="one JSON object per file")
+    _add_root(refresh)
     _add_root(
         commands.add_parser(
             "repair", help="finish what crashed writers left (pending files, staging, locks)"
@@ -506,6 +660,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         "demo": _cmd_demo,
         "repair": _cmd_repair,
         "verify": _cmd_verify,
+        "refresh": _cmd_refresh,
         "read": _cmd_read,
         "exchange": _cmd_exchange,
     }

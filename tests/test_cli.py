@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from pointline import BronzeFileMetadata, Lake
+from pointline.dim_symbol import symbol_id
 from pointline.cli import main
 from pointline.manifest import file_id_for
 
@@ -181,6 +182,13 @@ def test_progress_line_only_on_a_terminal(
     assert "ingesting" not in text
 
 
+KEYS = (
+    ("binance-futures", "BTCUSDT", T0 - 10),
+    ("binance-futures", "BTCUSDT", T0),
+    ("deribit", "BTC-PERPETUAL", T0),
+)
+
+
 def test_dim_symbol_import_and_show(tmp_path: Path) -> None:
     root = str(tmp_path / "lake")
     csv = tmp_path / "dim.csv"
@@ -193,7 +201,7 @@ def test_dim_symbol_import_and_show(tmp_path: Path) -> None:
     )
     code, text = run("--root", root, "dim-symbol", "import", str(csv))
     assert code == 0
-    assert "imported 3 rows" in text
+    assert text.startswith(f"imported 3 windows from {csv}: dim_symbol version 1 (3 windows; 2 ")
     code, text = run("--root", root, "dim-symbol", "show", "--json")
     assert code == 0
     rows = json_lines(text)
@@ -203,7 +211,32 @@ def test_dim_symbol_import_and_show(tmp_path: Path) -> None:
         ("BTC-PERPETUAL", True),
     ]
     code, text = run("--root", root, "dim-symbol", "show")
-    assert text.startswith("dim_symbol version 1: 3 rows")
+    btc_old, btc, perp = (symbol_id(*k) for k in KEYS)
+    assert text.splitlines() == [
+        "dim_symbol version 1: 3 windows",
+        f"  binance-futures    BTCUSDT                {btc_old:>20} "
+        "[2024-09-28T23:59:59.999990Z, 2024-09-29T00:00:00Z) unknown",
+        f"  binance-futures    BTCUSDT                {btc:>20} [2024-09-29T00:00:00Z, open) unknown",
+        f"  deribit            BTC-PERPETUAL          {perp:>20} [2024-09-29T00:00:00Z, open) unknown",
+    ]
+    # A second import merges: its symbols' windows are replaced, other symbols stay.
+    csv.write_text(
+        "exchange,exchange_symbol,valid_from_ts_us,valid_until_ts_us,tick_size\n"
+        "binance-futures,BTCUSDT,0,,0.10\n",
+        encoding="utf-8",
+    )
+    code, text = run("--root", root, "dim-symbol", "import", str(csv))
+    assert "dim_symbol version 2 (2 windows; 1 symbol(s) changed)" in text
+    code, text = run("--root", root, "dim-symbol", "history", "binance-futures", "BTCUSDT")
+    assert text.splitlines() == [
+        "dim_symbol version 2: 1 windows",
+        f"  binance-futures    BTCUSDT                {symbol_id('binance-futures', 'BTCUSDT', 0):>20}"
+        " [1970-01-01T00:00:00Z, open) unknown tick 0.1",
+    ]
+    assert run("--root", root, "dim-symbol", "history", "deribit", "BTC-PERPETUAL")[0] == 0
+    assert run("--root", root, "dim-symbol", "history", "deribit", "NOPE")[0] == 1
+    code, text = run("--root", root, "dim-symbol", "import", "--replace", str(csv))
+    assert text.startswith(f"replaced by {csv}: dim_symbol version 3 (1 windows; 1 symbol(s)")
 
 
 def test_root_from_environment_and_after_the_command(
@@ -313,7 +346,8 @@ def test_bootstrap_prints_every_skipped_file_and_why(tmp_path: Path) -> None:
         "date=<YYYY-MM-DD>/symbol=<symbol>/<file>"
     )
     assert lines[2] == (
-        "bootstrapped 1 symbols from Bronze; dim_symbol version 1; 2 files skipped (listed above)"
+        "bootstrapped 1 symbols from Bronze (1 file(s) read, 0 known from earlier runs); "
+        "dim_symbol version 1; 2 files skipped (listed above)"
     )
 
 
