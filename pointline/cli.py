@@ -254,18 +254,19 @@ def _save_dim(lake: Lake, merge: Any, *, what: str, out: TextIO) -> tuple[int, i
     """Load dim_symbol, apply ``merge(dim) -> new dim``, save it (stale save: an error),
     print what changed and whether Silver must follow; ``(old, new)`` versions."""
     from pointline import dim_symbol  # noqa: PLC0415
+    from pointline.dim_symbol.model import SORT_KEYS  # noqa: PLC0415
 
     store = lake.dim_symbol_store()
     version, dim = store.load()
-    merged = merge(dim)
-    keys = dim_symbol.changed_keys(dim, merged)
-    if not keys and merged.num_rows == dim.num_rows:
+    merged = merge(dim).sort_by(SORT_KEYS)
+    if merged.equals(dim.sort_by(SORT_KEYS)):
         out.write(f"{what}: dim_symbol unchanged (version {version})\n")
         return version, version
     new_version = store.save(merged, expected_version=version)
+    keys = dim_symbol.changed_keys(dim, merged)
     out.write(
         f"{what}: dim_symbol version {new_version} ({merged.num_rows} windows; "
-        f"{len(keys)} symbol(s) changed)\n"
+        f"windows of {len(keys)} symbol(s) changed)\n"
     )
     _follow_hint(lake, out)
     return version, new_version

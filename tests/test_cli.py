@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from pointline import BronzeFileMetadata, Lake
-from pointline.dim_symbol import symbol_id
 from pointline.cli import main
+from pointline.dim_symbol import symbol_id
 from pointline.manifest import file_id_for
 
 HEADER = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount"
@@ -201,7 +201,7 @@ def test_dim_symbol_import_and_show(tmp_path: Path) -> None:
     )
     code, text = run("--root", root, "dim-symbol", "import", str(csv))
     assert code == 0
-    assert text.startswith(f"imported 3 windows from {csv}: dim_symbol version 1 (3 windows; 2 ")
+    assert text.startswith(f"imported 3 windows from {csv}: dim_symbol version 1 (3 windows; ")
     code, text = run("--root", root, "dim-symbol", "show", "--json")
     assert code == 0
     rows = json_lines(text)
@@ -216,8 +216,10 @@ def test_dim_symbol_import_and_show(tmp_path: Path) -> None:
         "dim_symbol version 1: 3 windows",
         f"  binance-futures    BTCUSDT                {btc_old:>20} "
         "[2024-09-28T23:59:59.999990Z, 2024-09-29T00:00:00Z) unknown",
-        f"  binance-futures    BTCUSDT                {btc:>20} [2024-09-29T00:00:00Z, open) unknown",
-        f"  deribit            BTC-PERPETUAL          {perp:>20} [2024-09-29T00:00:00Z, open) unknown",
+        f"  binance-futures    BTCUSDT                {btc:>20} "
+        "[2024-09-29T00:00:00Z, open) unknown",
+        f"  deribit            BTC-PERPETUAL          {perp:>20} "
+        "[2024-09-29T00:00:00Z, open) unknown",
     ]
     # A second import merges: its symbols' windows are replaced, other symbols stay.
     csv.write_text(
@@ -226,17 +228,21 @@ def test_dim_symbol_import_and_show(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     code, text = run("--root", root, "dim-symbol", "import", str(csv))
-    assert "dim_symbol version 2 (2 windows; 1 symbol(s) changed)" in text
+    assert "dim_symbol version 2 (2 windows; windows of 1 symbol(s) changed)" in text
+    assert run("--root", root, "dim-symbol", "import", str(csv))[1].endswith(
+        "dim_symbol unchanged (version 2)\n"
+    )
     code, text = run("--root", root, "dim-symbol", "history", "binance-futures", "BTCUSDT")
+    from_zero = symbol_id("binance-futures", "BTCUSDT", 0)
     assert text.splitlines() == [
         "dim_symbol version 2: 1 windows",
-        f"  binance-futures    BTCUSDT                {symbol_id('binance-futures', 'BTCUSDT', 0):>20}"
+        f"  binance-futures    BTCUSDT                {from_zero:>20}"
         " [1970-01-01T00:00:00Z, open) unknown tick 0.1",
     ]
     assert run("--root", root, "dim-symbol", "history", "deribit", "BTC-PERPETUAL")[0] == 0
     assert run("--root", root, "dim-symbol", "history", "deribit", "NOPE")[0] == 1
     code, text = run("--root", root, "dim-symbol", "import", "--replace", str(csv))
-    assert text.startswith(f"replaced by {csv}: dim_symbol version 3 (1 windows; 1 symbol(s)")
+    assert text.startswith(f"replaced by {csv}: dim_symbol version 3 (1 windows; windows of 1 ")
 
 
 def test_root_from_environment_and_after_the_command(
