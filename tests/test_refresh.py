@@ -4,14 +4,17 @@ made stale, refresh re-derives exactly those, byte-identical to a fresh lake."""
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from pointline import Lake, dim_symbol, read
 from pointline.bootstrap import bootstrap_dim_symbol
 from pointline.bronze import BronzeFileMetadata, walk_bronze
+from pointline.cli import main
 from pointline.ingest import ingest_file
 from pointline.recovery import verify
 from pointline.refresh import disagreements, refresh
@@ -252,3 +255,71 @@ def test_a_refresh_killed_before_its_commit_leaves_the_old_output_live(
     assert len(verify(lake)) == 1
     refresh(lake)
     assert verify(lake) == []
+
+
+# ------------------------------------------------- Tardis instruments, end to end (CLI)
+
+INSTRUMENTS = Path(__file__).parent / "cases" / "tardis_instruments"
+NOV3 = 1_635_897_600_000_000  # 2021-11-03T00:00:00Z; the okex-swap tick changes at 06:00
+JAN31 = 1_580_428_800_000_000  # 2020-01-31T00:00:00Z, the day before availableSince
+
+
+def test_import_tardis_then_refresh_equals_a_lake_built_with_it(tmp_path: Path) -> None:
+    def run(root: Path, *args: str) -> tuple[int, str]:
+        out = io.StringIO()
+        return main(["--root", str(root), *args], out=out), out.getvalue()
+
+    lake = Lake(tmp_path / "lake")
+    six = NOV3 + 6 * HOUR
+    okex = trades("okex-swap", "ETH-USDT-SWAP", NOV3 + 3 * HOUR, six - 1, six, NOV3 + 9 * HOUR)
+    put(lake, "okex-swap_trades_2021-11-03_ETH-USDT-SWAP.csv", okex)
+    early = trades("okex-swap", "ETH-USDT-SWAP", JAN31 + 12 * HOUR)
+    put(lake, "okex-swap_trades_2020-01-31_ETH-USDT-SWAP.csv", early)
+    put(lake, "binance_trades_2021-11-03_BTCUSDT.csv", trades("binance", "BTCUSDT", NOV3 + 1))
+    assert run(lake.root, "dim-symbol", "bootstrap")[0] == 0
+    assert run(lake.root, "ingest", str(lake.bronze_root))[0] == 0
+    assert run(lake.root, "verify")[0] == 0
+
+    code, text = run(
+        lake.root, "dim-symbol", "import-tardis", str(INSTRUMENTS / "okex-swap_ETH-USDT-SWAP.json")
+    )
+    assert code == 0
+    assert text.splitlines() == [
+        "imported 1 Tardis instrument(s) as 3 windows (0 skipped): dim_symbol version 2 "
+        "(4 windows; windows of 1 symbol(s) changed)",
+        "2 ingested file(s) no longer agree with dim_symbol; run `pointline refresh` to "
+        "re-derive them (`pointline verify` lists them)",
+    ]
+    code, text = run(lake.root, "verify")
+    assert code == 2
+    assert sorted(line.split(":")[0] for line in text.splitlines()[:-1]) == [
+        "tardis/okex-swap_trades_2020-01-31_ETH-USDT-SWAP.csv",
+        "tardis/okex-swap_trades_2021-11-03_ETH-USDT-SWAP.csv",
+    ]
+    code, text = run(lake.root, "refresh")
+    assert code == 2  # the 2020-01-31 file is now wholly quarantined: before the listing
+    assert text.splitlines()[-1] == (
+        "refresh: 2 file(s) re-derived under dim_symbol version 2, 1 file(s) already agreed"
+    )
+    assert run(lake.root, "verify")[0] == 0
+
+    got = read(lake, "trades", exchange="okex-swap", columns=["ts_event_us", "symbol_id"])
+    assert sorted(tuple(r.values()) for r in got.read_all().to_pylist()) == [
+        (NOV3 + 3 * HOUR, -2021053480429766653),  # [2020-02-01, 2021-11-03 06:00): tick 0.1
+        (six - 1, -2021053480429766653),
+        (six, 796144875565420307),  # [2021-11-03 06:00, 2023-05-17 08:00): tick 0.05
+        (NOV3 + 9 * HOUR, 796144875565420307),
+    ]
+    log = pq.read_table(lake.silver_root / "validation_log").to_pylist()
+    assert [(r["rule_name"], r["ts_event_us"]) for r in log] == [
+        ("missing_pit_symbol_coverage", JAN31 + 12 * HOUR)
+    ]
+
+    fresh = Lake(tmp_path / "fresh")
+    for path in walk_bronze([lake.bronze_root]):
+        target = fresh.root / path.relative_to(lake.root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    fresh.dim_symbol_store().save(lake.dim_symbol_store().load()[1], expected_version=0)
+    run(fresh.root, "ingest", str(fresh.bronze_root))
+    assert silver_bytes(lake) == silver_bytes(fresh)
