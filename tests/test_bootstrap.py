@@ -125,3 +125,26 @@ def test_an_empty_lake_skips_nothing(tmp_path: Path, missing: bool) -> None:
 def test_skipped_file_text() -> None:
     skipped = SkippedFile("tardis/x.csv", "bad_path", "cannot tell the data type")
     assert str(skipped) == "tardis/x.csv: bad_path: cannot tell the data type"
+
+
+def test_a_rerun_reads_only_new_or_changed_files(tmp_path: Path) -> None:
+    lake = Lake(tmp_path)
+    names = [f"binance_trades_2024-05-0{d}_BTCUSDT.csv" for d in (1, 2, 3)]
+    for day, name in enumerate(names):
+        put(lake, name, f"{TRADES}\nbinance,BTCUSDT,{T0 + day},{T0 + day},1,buy,1,1\n")
+    first = bootstrap_dim_symbol(lake)
+    assert (first, first.read, first.cached) == ((1, 1), 3, 0)
+    second = bootstrap_dim_symbol(lake)
+    assert (second, second.read, second.cached) == ((0, 1), 0, 3)
+    put(
+        lake,
+        names[1],
+        f"{TRADES}\nbinance,ETHUSDT,{T0},{T0},1,buy,1,1\nbinance,BTCUSDT,{T0},{T0},2,buy,1,1\n",
+    )
+    third = bootstrap_dim_symbol(lake)
+    assert (third, third.read, third.cached) == ((1, 2), 1, 2)
+    assert len(list(lake.bootstrap_dir.glob("*.arrow"))) == 1  # older records are dropped
+    # The record is advisory: a torn one means reading everything again, nothing worse.
+    next(lake.bootstrap_dir.glob("*.arrow")).write_bytes(b"torn")
+    fourth = bootstrap_dim_symbol(lake)
+    assert (fourth, fourth.read, fourth.cached) == ((0, 2), 3, 0)

@@ -22,8 +22,10 @@ from pointline.dim_symbol import (
     DimSymbolStore,
     StaleDimSymbolError,
     bootstrap,
+    changed_keys,
     empty_dim,
     from_first_seen,
+    merge_windows,
     read_dim_file,
     read_snapshot,
     symbol_id,
@@ -802,3 +804,85 @@ def test_upserts_keep_one_window_per_key_and_time(
                 and r["valid_from_ts_us"] <= ts < r["valid_until_ts_us"]
             ]
             assert len(covering) <= 1
+
+
+# ---------------------------------------------------------------------- merge_windows
+
+
+def test_merge_replaces_only_the_symbols_the_source_carries() -> None:
+    dim = dim_rows(
+        {"exchange_symbol": "A"},
+        {"exchange_symbol": "B", "updated_at_ts_us": 5},
+        {"exchange": "y", "exchange_symbol": "A"},
+    )
+    vendor = dim_rows(
+        {"exchange_symbol": "A", "valid_from_ts_us": 100, "valid_until_ts_us": 200},
+        {"exchange_symbol": "A", "valid_from_ts_us": 200, "tick_size": Decimal("0.5")},
+    )
+    out = merge_windows(dim, vendor, now_ts_us=9)
+    assert windows(out, "updated_at_ts_us") == [
+        ("x", "A", 100, 200, False, 9),
+        ("x", "A", 200, OPEN, True, 9),
+        ("x", "B", 0, OPEN, True, 5),  # outside the scope: untouched
+        ("y", "A", 0, OPEN, True, 1),  # same symbol on another exchange: untouched
+    ]
+    assert changed_keys(dim, out) == {("x", "A")}
+
+
+def test_merge_keeps_unchanged_windows_their_ids_and_their_update_time() -> None:
+    custom = dim_rows({"exchange_symbol": "A", "symbol_id": 42, "updated_at_ts_us": 3})
+    same = dim_rows({"exchange_symbol": "A", "updated_at_ts_us": 7})
+    out = merge_windows(custom, same, now_ts_us=9)
+    assert out.equals(custom)  # an imported custom id survives; nothing changed
+    assert changed_keys(custom, out) == set()
+    retick = dim_rows({"exchange_symbol": "A", "tick_size": Decimal("0.1")})
+    out = merge_windows(custom, retick, now_ts_us=9)
+    assert out.select(["symbol_id", "updated_at_ts_us"]).to_pylist() == [
+        {"symbol_id": 42, "updated_at_ts_us": 9}  # same window start: the id stays
+    ]
+    assert out["tick_size"].to_pylist() == [Decimal("0.1")]
+
+
+def test_merge_with_an_exchange_scope_removes_what_the_source_no_longer_lists() -> None:
+    dim = dim_rows({"exchange_symbol": "A"}, {"exchange_symbol": "B"}, {"exchange": "y"})
+    out = merge_windows(dim, dim_rows({"exchange_symbol": "B"}), exchanges=["x"], now_ts_us=9)
+    assert windows(out) == [("x", "B", 0, OPEN, True), ("y", "A", 0, OPEN, True)]
+    with pytest.raises(DimSymbolError, match=r"windows outside the exchanges \['z'\]"):
+        merge_windows(dim, dim_rows({"exchange_symbol": "B"}), exchanges=["z"])
+
+
+def test_merge_result_must_be_valid() -> None:
+    overlapping = dim_rows(
+        {"valid_from_ts_us": 0, "valid_until_ts_us": 10},
+        {"valid_from_ts_us": 5, "valid_until_ts_us": 20},
+    )
+    with pytest.raises(DimSymbolError, match="overlapping windows"):
+        merge_windows(empty_dim(), overlapping)
+
+
+def test_upsert_takes_the_latest_untracked_values_without_a_new_window() -> None:
+    dim = bootstrap(snapshot(("x", "A"), min_qty=["1"], board=["main"]), 100, now_ts_us=1)
+    out = upsert(dim, snapshot(("x", "A"), min_qty=["5"], board=[None]), 200, now_ts_us=2)
+    assert windows(out, "min_qty", "board", "updated_at_ts_us") == [
+        ("x", "A", 100, OPEN, True, Decimal(5), "main", 2)  # null in a snapshot keeps "main"
+    ]
+    assert upsert(out, snapshot(("x", "A"), min_qty=["5"]), 300, now_ts_us=3).equals(out)
+
+
+def test_expiry_is_tracked_and_opens_a_window() -> None:
+    dim = bootstrap(snapshot(("huobi-dm", "BTC_CW"), expiry_ts_us=[1000]), 100, now_ts_us=1)
+    out = upsert(dim, snapshot(("huobi-dm", "BTC_CW"), expiry_ts_us=[2000]), 1000, now_ts_us=2)
+    assert windows(out, "expiry_ts_us") == [
+        ("huobi-dm", "BTC_CW", 100, 1000, False, 1000),
+        ("huobi-dm", "BTC_CW", 1000, OPEN, True, 2000),
+    ]
+
+
+def test_a_version_saved_before_the_new_columns_loads_with_nulls(tmp_path: Path) -> None:
+    dim = dim_rows({"exchange_symbol": "A", "tick_size": Decimal("0.1")})
+    old = dim.drop_columns(["expiry_ts_us", "board", "min_qty", "is_inverse"])
+    store = DimSymbolStore(tmp_path)
+    pq.write_table(old, store.path_of(1))
+    version, loaded = store.load()
+    assert version == 1
+    assert loaded.equals(dim)

@@ -158,6 +158,7 @@ def test_round_trip_of_every_field(tmp_path: Path) -> None:
         pointline_version="9.9.9",
         silver_files=("silver/trades/x/1-0.parquet", "silver/trades/x/1-1.parquet"),
         quarantine_files=("silver/validation_log/1-0.parquet",),
+        dim_symbol_version=4,
     )
     bare = entry("b.csv.gz")  # every nullable field None, empty lists
     Manifest(tmp_path).commit([full, bare])
@@ -175,6 +176,20 @@ def test_file_is_arrow_ipc_with_manifest_schema(tmp_path: Path) -> None:
     table = ipc.open_file(str(tmp_path / f"{1:020d}.arrow")).read_all()
     assert table.schema.equals(INGEST_MANIFEST.arrow_schema, check_metadata=True)
     assert table.num_rows == 1
+
+
+def test_a_commit_written_before_the_newest_columns_still_reads(tmp_path: Path) -> None:
+    """Columns are only appended (all nullable): an older commit reads with them null."""
+    old = entry(status="success", rows_total=3, dim_symbol_version=2)
+    Manifest(tmp_path).commit([old])
+    path = tmp_path / f"{1:020d}.arrow"
+    table = ipc.open_file(str(path)).read_all()
+    older = table.drop_columns(["attempt_reason", "attempt_error", "dim_symbol_version"])
+    with ipc.new_file(str(path), older.schema) as writer:
+        writer.write_table(older)
+    manifest = Manifest(tmp_path)
+    assert manifest.problems == ()
+    assert manifest.entries()[old.file_id] == old.replace(dim_symbol_version=None)
 
 
 # -- commit rules ------------------------------------------------------------------------

@@ -323,3 +323,34 @@ def test_import_tardis_then_refresh_equals_a_lake_built_with_it(tmp_path: Path) 
     fresh.dim_symbol_store().save(lake.dim_symbol_store().load()[1], expected_version=0)
     run(fresh.root, "ingest", str(fresh.bronze_root))
     assert silver_bytes(lake) == silver_bytes(fresh)
+
+
+def test_one_symbol_key_in_bootstrap_import_and_the_pit_join(tmp_path: Path) -> None:
+    """Kraken rows say ``XBT/USD``; files, datasetIds and dim_symbol say ``XBT-USD``."""
+    lake = Lake(tmp_path)
+    put(lake, "kraken_trades_2024-05-01_XBT-USD.csv", trades("kraken", "XBT/USD", MAY1 + 1))
+    assert bootstrap_dim_symbol(lake) == (1, 1)
+    dim = lake.dim_symbol_store().load()[1]
+    assert dim.select(["exchange", "exchange_symbol"]).to_pylist() == [
+        {"exchange": "kraken", "exchange_symbol": "XBT-USD"}
+    ]
+    assert ingest_all(lake) == ["success"]
+    got = read(lake, "trades", exchange="kraken").read_all()
+    assert got.select(["symbol", "symbol_id"]).to_pylist() == [
+        {"symbol": "XBT/USD", "symbol_id": dim_symbol.symbol_id("kraken", "XBT-USD", 0)}
+    ]
+    instrument = (
+        '{"id": "XBT/USD", "exchange": "kraken", "type": "spot", "baseCurrency": "BTC",'
+        ' "quoteCurrency": "USD", "availableSince": "2024-05-01T00:00:00.000Z",'
+        ' "priceIncrement": 0.1, "amountIncrement": 1e-8}'
+    )
+    (tmp_path / "xbt.json").write_text(instrument, encoding="utf-8")
+    code = main(
+        ["--root", str(lake.root), "dim-symbol", "import-tardis", str(tmp_path / "xbt.json")],
+        out=io.StringIO(),
+    )
+    assert code == 0
+    refresh(lake)
+    assert verify(lake) == []
+    got = read(lake, "trades", exchange="kraken", columns=["symbol_id"]).read_all()
+    assert got["symbol_id"].to_pylist() == [dim_symbol.symbol_id("kraken", "XBT-USD", MAY1)]
