@@ -4,13 +4,16 @@
 ``quarantined``), prunes ``trading_date`` partitions from the time window in the
 exchange's time zone (one day of margin on each side), filters rows to
 ``start_us <= ts_event_us < end_us`` and the given symbols, and returns a
-``pyarrow.RecordBatchReader`` ordered by the table's tie-break keys (crypto tables:
-``exchange, symbol_id, ts_local_us, file_id, file_seq``; a null ``ts_local_us`` sorts by
-``ts_event_us`` in its place).
+``pyarrow.RecordBatchReader`` ordered symbol by symbol (by ``symbol`` text) and, within
+a symbol, by the table's tie-break keys with time first, so that a symbol whose
+dim_symbol history has several windows (several ``symbol_id`` values) still replays in
+time order: ``symbol, coalesce(ts_local_us, ts_event_us), symbol_id, file_id,
+file_seq`` for crypto tables. (Merging several symbols into one time-ordered stream is
+not done yet.)
 
 Ordering is a streaming k-way merge, not a full sort. A Silver file is in Bronze order
 (several symbols interleaved, ``local_timestamp`` non-decreasing), so the merge works on
-*segments*: the rows of one symbol in one file. A first pass reads the key columns of
+*segments*: the rows of one symbol_id in one file. A first pass reads the key columns of
 each file one row group at a time, to find each segment's smallest key and whether its
 rows are already in key order. A segment in order (the Tardis case) is streamed one row
 group at a time; one that is not is loaded whole and sorted. Segments are opened only
@@ -54,7 +57,7 @@ LIVE_STATUSES = frozenset({"success", "quarantined"})
 _DAY = datetime.timedelta(days=1)
 _EPOCH = datetime.date(1970, 1, 1)
 _KEY_COLUMNS = ("symbol_id", "ts_event_us", "ts_local_us", "file_seq")
-_Key = tuple[int, int, int, int]  # (symbol_id, ts, file_id, file_seq)
+_Key = tuple[str, int, int, int, int]  # (symbol, ts, symbol_id, file_id, file_seq)
 _EMPTY = np.zeros(0, dtype=np.int64)
 _EMPTY_TABLE = pa.table({})
 
@@ -161,19 +164,23 @@ class _Cursor:
     table: pa.Table
     ts: npt.NDArray[np.int64]
     seq: npt.NDArray[np.int64]
+    symbol: str
     symbol_id: int
     file_id: int
     pos: int = 0
 
     def head(self) -> _Key:
         i = self.pos
-        return (self.symbol_id, int(self.ts[i]), self.file_id, int(self.seq[i]))
+        return (self.symbol, int(self.ts[i]), self.symbol_id, self.file_id, int(self.seq[i]))
 
     def upto(self, bound: _Key) -> int:
-        """End position of the rows whose key is below ``bound`` (a key of another file)."""
-        if bound[0] != self.symbol_id:
-            return len(self.ts) if bound[0] > self.symbol_id else self.pos
-        side: Literal["left", "right"] = "right" if self.file_id < bound[2] else "left"
+        """End position of the rows whose key is below ``bound`` (the key of another
+        segment: another symbol, window or file). At ``bound``'s time, this segment's rows
+        come first when its ``(symbol_id, file_id)`` is the smaller."""
+        if bound[0] != self.symbol:
+            return len(self.ts) if bound[0] > self.symbol else self.pos
+        mine = (self.symbol_id, self.file_id)
+        side: Literal["left", "right"] = "right" if mine < (bound[2], bound[3]) else "left"
         return int(np.searchsorted(self.ts, bound[1], side=side))
 
     def advance(self) -> bool:
@@ -187,11 +194,12 @@ class _StreamingCursor(_Cursor):
     def __init__(
         self,
         chunks: Iterator[tuple[pa.Table, npt.NDArray[np.int64], npt.NDArray[np.int64]]],
+        symbol: str,
         symbol_id: int,
         file_id: int,
     ) -> None:
         self._chunks = chunks
-        super().__init__(_EMPTY_TABLE, _EMPTY, _EMPTY, symbol_id, file_id)
+        super().__init__(_EMPTY_TABLE, _EMPTY, _EMPTY, symbol, symbol_id, file_id)
         self.advance()
 
     def advance(self) -> bool:
@@ -229,6 +237,7 @@ class _Reader:
         for file in self.files:
             parquet = pq.ParquetFile(file.path)
             first: dict[int, _Key] = {}
+            names: dict[int, str] = {}
             last_ts: dict[int, int] = {}
             in_order: dict[int, bool] = {}
             for group in range(parquet.num_row_groups):
@@ -239,6 +248,7 @@ class _Reader:
                 if keys.num_rows == 0:
                     continue
                 sid = np.asarray(keys.column("symbol_id").to_numpy(), dtype=np.int64)
+                texts = keys.column("symbol")
                 ts = _ts_key(keys)
                 seq = np.asarray(keys.column("file_seq").to_numpy(), dtype=np.int64)
                 order = np.argsort(sid, kind="stable")  # per symbol, file order kept
@@ -254,7 +264,8 @@ class _Reader:
                     in_order[symbol] = in_order.get(symbol, True) and ordered
                     last_ts[symbol] = int(run[-1])
                     at = lo + int(np.lexsort((q[lo:hi], run))[0])
-                    key = (symbol, int(t[at]), file.file_id, int(q[at]))
+                    name = names.setdefault(symbol, str(texts[int(order[lo])].as_py()))
+                    key = (name, int(t[at]), symbol, file.file_id, int(q[at]))
                     first[symbol] = min(first.get(symbol, key), key)
             segments.extend(_Segment(key, file, in_order[symbol]) for symbol, key in first.items())
         heapq.heapify(segments)
@@ -264,7 +275,7 @@ class _Reader:
         self, segment: _Segment
     ) -> Iterator[tuple[pa.Table, npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
         """The segment's rows, one row group at a time, in output form with their keys."""
-        symbol_id = segment.key[0]
+        symbol_id = segment.key[2]
         parquet = pq.ParquetFile(segment.file.path)
         for group in range(parquet.num_row_groups):
             chunk = parquet.read_row_group(group, columns=self.needed)
@@ -295,13 +306,13 @@ class _Reader:
 
     def _open(self, segment: _Segment) -> _Cursor:
         """Stream a segment that is in key order; load and sort one that is not."""
-        symbol_id, file_id = segment.key[0], segment.file.file_id
+        symbol, symbol_id, file_id = segment.key[0], segment.key[2], segment.file.file_id
         if segment.in_order:
-            return _StreamingCursor(self._chunks(segment), symbol_id, file_id)
+            return _StreamingCursor(self._chunks(segment), symbol, symbol_id, file_id)
         parts = [table for table, _, _ in self._chunks(segment)]
         table, ts, seq = self._output(pa.concat_tables(parts), segment)
         order = np.lexsort((seq, ts))
-        return _Cursor(table.take(order), ts[order], seq[order], symbol_id, file_id)
+        return _Cursor(table.take(order), ts[order], seq[order], symbol, symbol_id, file_id)
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         pending = self._segments()

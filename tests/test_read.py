@@ -12,7 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -86,10 +85,12 @@ def reference(lake: Lake, exchange: str, **window: Any) -> pa.Table:
     if window.get("symbols") is not None:
         mask = pc.and_(mask, pc.is_in(full.column("symbol"), pa.array(window["symbols"])))
     full = full.filter(mask)
-    tsk = pc.coalesce(full.column("ts_local_us"), full.column("ts_event_us")).to_numpy()
-    order = np.lexsort((full.column("file_seq").to_numpy(), full.column("file_id").to_numpy(),
-                        tsk, full.column("symbol_id").to_numpy()))  # fmt: skip
-    return full.take(pa.array(order))
+    keyed = full.append_column(
+        "_ts", pc.coalesce(full.column("ts_local_us"), full.column("ts_event_us"))
+    )
+    order = pc.sort_indices(keyed, sort_keys=[(name, "ascending") for name in (
+        "symbol", "_ts", "symbol_id", "file_id", "file_seq")])  # fmt: skip
+    return full.take(order)
 
 
 def lake_schema_names() -> list[str]:
