@@ -278,7 +278,7 @@ def _follow_hint(lake: Lake, out: TextIO) -> None:
 
     if not lake.manifest().entries():
         return
-    _, stale, _ = disagreements(lake)
+    stale = disagreements(lake).stale
     if stale:
         out.write(
             f"{len(stale)} ingested file(s) no longer agree with dim_symbol; run "
@@ -363,7 +363,7 @@ def _cmd_refresh(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
 
     def announce(found: Any) -> None:
         if not args.json:
-            out.write(f"re-deriving {found}\n")
+            out.write(f"re-deriving {found.describe()}\n")
 
     done = refresh(lake, on_file=announce)
     for result in done.results:
@@ -375,7 +375,8 @@ def _cmd_refresh(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
     if not args.json:
         out.write(
             f"refresh: {len(done.results)} file(s) re-derived under dim_symbol version "
-            f"{done.version}, {done.confirmed} file(s) already agreed\n"
+            f"{done.version}; {done.confirmed} file(s) checked and found to agree; "
+            f"{done.current} already derived with it\n"
         )
     bad = any(r.status in BAD_STATUSES for r in done.results)
     return EXIT_BAD_FILES if bad else EXIT_OK

@@ -112,8 +112,7 @@ def verify(lake: Lake | str | Path, *, sample: int = 200) -> list[str]:
             problems.extend(
                 f"{entry.bronze_path}: {p}" for p in _verify_one(the_lake, entry, sample)
             )
-    _, stale, _ = disagreements(the_lake)
-    problems.extend(str(found) for found in stale)
+    problems.extend(str(found) for found in disagreements(the_lake).stale)
     return problems
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -45,7 +45,7 @@ from pointline.kernels.pit import MISSING_COVERAGE, SymbolIndex
 from pointline.lake import Lake
 from pointline.manifest import ManifestEntry
 
-__all__ = ["Disagreement", "RefreshResult", "disagreements", "refresh"]
+__all__ = ["Agreement", "Disagreement", "RefreshResult", "disagreements", "refresh"]
 
 _LIVE: Final = frozenset({"success", "quarantined"})
 _KEY_COLUMNS: Final = ["symbol", "ts_event_us", "symbol_id"]
@@ -66,6 +66,10 @@ class Disagreement:
     now_covered: int
 
     def __str__(self) -> str:
+        return f"{self.describe()}; run `pointline refresh`"
+
+    def describe(self) -> str:
+        """What disagrees, without the hint."""
         parts = []
         if self.wrong_ids:
             parts.append(f"{self.wrong_ids} row(s) carry a symbol_id that is not their window's")
@@ -77,40 +81,56 @@ class Disagreement:
         since = "an unrecorded version" if derived is None else f"version {derived}"
         return (
             f"{self.entry.bronze_path}: {', '.join(parts)} under dim_symbol version "
-            f"{self.version} (derived with {since}); run `pointline refresh`"
+            f"{self.version} (derived with {since})"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    """The live files checked against dim_symbol ``version``: ``stale`` disagree (manifest
+    order), ``agreeing`` agree but were derived with an older or unrecorded version, and
+    ``current`` more were derived with ``version`` itself (not read)."""
+
+    version: int
+    stale: tuple[Disagreement, ...]
+    agreeing: tuple[ManifestEntry, ...]
+    current: int
 
 
 @dataclass(frozen=True, slots=True)
 class RefreshResult:
     """What :func:`refresh` did: the dim_symbol ``version`` it applied, the files that
     disagreed, the result of re-deriving each (same order; a file whose Bronze file is
-    gone or changed is ``failed`` with ``bronze_changed`` and keeps its output), and how
-    many agreeing files were recorded as derived with ``version`` (``confirmed``)."""
+    gone or changed is ``failed`` with ``bronze_changed`` and keeps its output), how many
+    agreeing files were recorded as derived with ``version`` (``confirmed``) and how many
+    already were (``current``)."""
 
     version: int
     stale: tuple[Disagreement, ...]
     results: tuple[IngestionResult, ...]
     confirmed: int
+    current: int
 
 
 def disagreements(
     lake: Lake | str | Path,
     *,
     on_file: Callable[[ManifestEntry], None] | None = None,
-) -> tuple[int, list[Disagreement], list[ManifestEntry]]:
-    """``(version, stale, outdated)``: the current dim_symbol version, every live file
-    whose rows disagree with it (manifest order) and the live files that agree but were
-    derived with an older or unrecorded version. ``on_file`` is called before each live
-    file is checked (for progress)."""
+) -> Agreement:
+    """Check every live file against the current dim_symbol (:class:`Agreement`).
+    ``on_file`` is called before each file that has to be checked (for progress)."""
     the_lake = Lake.at(lake)
     store = the_lake.dim_symbol_store()
     version, dim = store.load()
     checker = _Checker(the_lake, store, version, dim)
     stale: list[Disagreement] = []
     outdated: list[ManifestEntry] = []
+    current = 0
     for entry in the_lake.manifest().entries().values():
-        if entry.status not in _LIVE or entry.dim_symbol_version == version:
+        if entry.status not in _LIVE:
+            continue
+        if entry.dim_symbol_version == version:
+            current += 1
             continue
         if on_file is not None:
             on_file(entry)
@@ -119,7 +139,7 @@ def disagreements(
             outdated.append(entry)
         else:
             stale.append(found)
-    return version, stale, outdated
+    return Agreement(version, tuple(stale), tuple(outdated), current)
 
 
 def refresh(
@@ -133,14 +153,14 @@ def refresh(
     re-ingested under its writer lock by the ingest protocol."""
     the_lake = Lake.at(lake)
     finish_publishes(the_lake)
-    version, stale, outdated = disagreements(the_lake)
+    check = disagreements(the_lake)
     results = []
-    for found in stale:
+    for found in check.stale:
         if on_file is not None:
             on_file(found)
         results.append(_rederive(the_lake, found.entry))
-    confirmed = _confirm(the_lake, outdated, version)
-    return RefreshResult(version, tuple(stale), tuple(results), confirmed)
+    confirmed = _confirm(the_lake, check.agreeing, check.version)
+    return RefreshResult(check.version, check.stale, tuple(results), confirmed, check.current)
 
 
 def _rederive(lake: Lake, entry: ManifestEntry) -> IngestionResult:
@@ -170,7 +190,7 @@ def _unchanged(entry: ManifestEntry, message: str) -> IngestionResult:
     )
 
 
-def _confirm(lake: Lake, outdated: list[ManifestEntry], version: int) -> int:
+def _confirm(lake: Lake, outdated: Sequence[ManifestEntry], version: int) -> int:
     """Record ``version`` on files that agree with it, in one commit, each under its
     writer lock and only if its entry did not change since it was checked."""
     if not outdated:

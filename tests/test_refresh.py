@@ -150,8 +150,10 @@ def test_refresh_re_derives_only_the_files_a_change_touches(tmp_path: Path) -> N
             ("binance", "ETHUSDT", MAY2 + 12 * HOUR, dim_symbol.OPEN_END_TS_US),
         ),
     )
-    version, stale, outdated = disagreements(lake)
+    check = disagreements(lake)
+    version, stale, outdated = check.version, check.stale, check.agreeing
     assert version == 2
+    assert check.current == 0
     assert [s.entry.bronze_path for s in stale] == ["tardis/binance_trades_2024-05-02_ETHUSDT.csv"]
     assert (stale[0].wrong_ids, stale[0].uncovered, stale[0].now_covered) == (2, 0, 0)
     assert len(outdated) == 5
@@ -168,7 +170,7 @@ def test_refresh_re_derives_only_the_files_a_change_touches(tmp_path: Path) -> N
     entries = lake.manifest().entries().values()
     assert {e.dim_symbol_version for e in entries} == {2}
     again = refresh(lake)  # nothing left: every file is recorded at the current version
-    assert (again.stale, again.results, again.confirmed) == ((), (), 0)
+    assert (again.stale, again.results, again.confirmed, again.current) == ((), (), 0, 6)
 
     got = read(lake, "trades", exchange="binance", symbols=["ETHUSDT"]).read_all()
     first, second = (dim_symbol.symbol_id("binance", "ETHUSDT", t) for t in (0, MAY2 + 12 * HOUR))
@@ -189,7 +191,7 @@ def test_refresh_matches_a_fresh_lake_byte_for_byte(tmp_path: Path) -> None:
             ("binance", "SOLUSDT", 0, MAY2),
         ),
     )
-    assert len(disagreements(lake)[1]) == 3
+    assert len(disagreements(lake).stale) == 3
     assert len(verify(lake)) == 3
     refresh(lake)
     assert verify(lake) == []
@@ -227,7 +229,7 @@ def test_quarantined_rows_that_a_later_bootstrap_covers(tmp_path: Path) -> None:
 def test_rows_a_window_no_longer_covers_go_to_the_quarantine(tmp_path: Path) -> None:
     lake = make_lake(tmp_path)
     apply(lake, windows(("binance", "SOLUSDT", MAY1 + 12 * HOUR, dim_symbol.OPEN_END_TS_US)))
-    stale = sorted(disagreements(lake)[1], key=lambda s: s.entry.bronze_path)
+    stale = sorted(disagreements(lake).stale, key=lambda s: s.entry.bronze_path)
     assert [(s.entry.bronze_path, s.uncovered, s.wrong_ids) for s in stale] == [
         ("tardis/binance_trades_2024-05-01_SOLUSDT.csv", 2, 2),
         ("tardis/binance_trades_2024-05-02_SOLUSDT.csv", 0, 4),
@@ -299,8 +301,12 @@ def test_import_tardis_then_refresh_equals_a_lake_built_with_it(tmp_path: Path) 
     ]
     code, text = run(lake.root, "refresh")
     assert code == 2  # the 2020-01-31 file is now wholly quarantined: before the listing
-    assert text.splitlines()[-1] == (
-        "refresh: 2 file(s) re-derived under dim_symbol version 2, 1 file(s) already agreed"
+    lines = text.splitlines()
+    assert sum(line.startswith("re-deriving tardis/okex-swap_trades_") for line in lines) == 2
+    assert "run `pointline refresh`" not in text
+    assert lines[-1] == (
+        "refresh: 2 file(s) re-derived under dim_symbol version 2; 1 file(s) checked and "
+        "found to agree; 0 already derived with it"
     )
     assert run(lake.root, "verify")[0] == 0
 
