@@ -217,6 +217,11 @@ def _cmd_manifest(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 window``, ``2 windows``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _iso_us(ts_us: int) -> str:
     """Microseconds since the epoch as ISO 8601 UTC (``Z``); the open end is ``open``."""
     from pointline.dim_symbol import OPEN_END_TS_US  # noqa: PLC0415
@@ -231,22 +236,25 @@ def _iso_us(ts_us: int) -> str:
 def _window_lines(dim: pa.Table) -> Iterator[str]:
     """One line per dim_symbol window: key, id, ISO window, the tracked attributes."""
     for row in _display_rows(dim.combine_chunks().to_batches()[0]) if dim.num_rows else ():
-        sizes = " ".join(
-            f"{name} {row[column]}"
+        if row["expiry_ts_us"] is not None:
+            row["expiry_ts_us"] = _iso_us(row["expiry_ts_us"])
+        attributes = " ".join(
+            f"{name}={row[column]}"
             for name, column in (
+                ("type", "market_type"),
+                ("base", "base_asset"),
+                ("quote", "quote_asset"),
                 ("tick", "tick_size"),
                 ("lot", "lot_size"),
                 ("contract", "contract_size"),
+                ("expiry", "expiry_ts_us"),
             )
             if row[column] is not None
-        )
-        expiry = (
-            f" expiry {_iso_us(row['expiry_ts_us'])}" if row["expiry_ts_us"] is not None else ""
         )
         yield (
             f"  {row['exchange']:<18} {row['exchange_symbol']:<22} {row['symbol_id']:>20} "
             f"[{_iso_us(row['valid_from_ts_us'])}, {_iso_us(row['valid_until_ts_us'])}) "
-            f"{row['market_type']}{' ' + sizes if sizes else ''}{expiry}\n"
+            f"{attributes}\n"
         )
 
 
@@ -263,13 +271,32 @@ def _save_dim(lake: Lake, merge: Any, *, what: str, out: TextIO) -> tuple[int, i
         out.write(f"{what}: dim_symbol unchanged (version {version})\n")
         return version, version
     new_version = store.save(merged, expected_version=version)
-    keys = dim_symbol.changed_keys(dim, merged)
-    out.write(
-        f"{what}: dim_symbol version {new_version} ({merged.num_rows} windows; "
-        f"windows of {len(keys)} symbol(s) changed)\n"
+    moved = dim_symbol.changed_keys(dim, merged)
+    changed = _changed_symbols(dim, merged)
+    text = (
+        f"{what}: dim_symbol version {new_version} ({_count(merged.num_rows, 'window')}); "
+        f"{_count(len(changed), 'symbol')} changed, {len(moved)} with new windows"
     )
+    if len(changed) > len(moved):
+        text += (
+            f", {len(changed - moved)} with corrected attributes in the same windows "
+            "(same symbol_ids)"
+        )
+    out.write(text + "\n")
     _follow_hint(lake, out)
     return version, new_version
+
+
+def _changed_symbols(before: pa.Table, after: pa.Table) -> set[tuple[str, str]]:
+    """The (exchange, exchange_symbol) keys with any row that differs (but for
+    ``updated_at_ts_us``) between two dim_symbol tables."""
+    names = [n for n in before.column_names if n != "updated_at_ts_us"]
+
+    def rows(dim: pa.Table) -> set[tuple[Any, ...]]:
+        return {tuple(r[n] for n in names) for r in dim.select(names).to_pylist()}
+
+    at = names.index("exchange"), names.index("exchange_symbol")
+    return {(str(r[at[0]]), str(r[at[1]])) for r in rows(before) ^ rows(after)}
 
 
 def _follow_hint(lake: Lake, out: TextIO) -> None:
@@ -293,25 +320,15 @@ def _cmd_dim_symbol(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
     if args.action in {"show", "history"}:
         version, dim = store.load()
         if args.action == "history":
-            import pyarrow.compute as pc  # noqa: PLC0415
-
-            dim = dim.filter(
-                pc.and_(
-                    pc.equal(dim["exchange"], pa.scalar(args.exchange)),
-                    pc.equal(dim["exchange_symbol"], pa.scalar(args.symbol)),
-                )
-            )
-            if not dim.num_rows:
-                sys.stderr.write(
-                    f"pointline dim-symbol history: ({args.exchange!r}, {args.symbol!r}) has "
-                    f"no windows in dim_symbol version {version}\n"
-                )
+            dim, problem = _history(lake, dim, args.exchange, args.symbol)
+            if problem:
+                sys.stderr.write(f"pointline dim-symbol history: {problem}\n")
                 return EXIT_USAGE
         if args.json:
             for row in _display_rows(dim.combine_chunks().to_batches()[0]) if dim.num_rows else ():
                 _print_json(row, out)
             return EXIT_OK
-        out.write(f"dim_symbol version {version}: {dim.num_rows} windows\n")
+        out.write(f"dim_symbol version {version}: {_count(dim.num_rows, 'window')}\n")
         out.writelines(_window_lines(dim))
         return EXIT_OK
     if args.action == "import":
@@ -327,17 +344,27 @@ def _cmd_dim_symbol(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
             )
         return EXIT_OK
     if args.action == "import-tardis":
+        from pointline.exchanges import TARDIS_EXCHANGES  # noqa: PLC0415
         from pointline.vendors.tardis_instruments import read_instruments  # noqa: PLC0415
 
-        found = read_instruments(args.paths)
+        known = {*TARDIS_EXCHANGES, *lake.exchange_registry()}
+        found = read_instruments(args.paths, exchanges=known)
         for note in found.notes:
             out.write(f"note: {note}\n")
+        taken = found.instruments - found.skipped
+        if not taken:
+            sys.stderr.write(
+                f"pointline dim-symbol import-tardis: no instrument to import in "
+                f"{', '.join(args.paths)} ({_count(found.instruments, 'instrument')} read, "
+                f"{found.skipped} skipped; see the notes above)\n"
+            )
+            return EXIT_USAGE
         _save_dim(
             lake,
             lambda dim: dim_symbol.merge_windows(dim, found.windows),
             what=(
-                f"imported {found.instruments} Tardis instrument(s) as "
-                f"{found.windows.num_rows} windows ({found.skipped} skipped)"
+                f"read {_count(found.instruments, 'Tardis instrument')}: {taken} imported "
+                f"as {_count(found.windows.num_rows, 'window')}, {found.skipped} skipped"
             ),
             out=out,
         )
@@ -346,8 +373,9 @@ def _cmd_dim_symbol(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
     for skipped in result.skipped:
         out.write(f"skipped {skipped}\n")
     text = (
-        f"bootstrapped {result.added} symbols from Bronze ({result.read} file(s) read, "
-        f"{result.cached} known from earlier runs); dim_symbol version {result.version}"
+        f"bootstrapped {_count(result.added, 'symbol')} from Bronze "
+        f"({_count(result.read, 'file')} read, {_count(result.cached, 'file')} known from "
+        f"earlier runs); dim_symbol version {result.version}"
     )
     if result.skipped:
         count = len(result.skipped)
@@ -356,6 +384,31 @@ def _cmd_dim_symbol(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
     if result.added:
         _follow_hint(lake, out)
     return EXIT_OK
+
+
+def _history(lake: Lake, dim: pa.Table, exchange: str, symbol: str) -> tuple[pa.Table, str]:
+    """The windows of ``symbol`` on ``exchange``, found as written or under a vendor's
+    symbol key (``XBT/USD`` -> ``XBT-USD``); else an empty table and why, with the
+    closest names."""
+    import difflib  # noqa: PLC0415
+
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    on_exchange = dim.filter(pc.equal(dim["exchange"], pa.scalar(exchange)))
+    spellings = [symbol, *(vendor.symbol_key(symbol) for vendor in lake.vendors)]
+    for spelling in dict.fromkeys(spellings):
+        found = on_exchange.filter(pc.equal(on_exchange["exchange_symbol"], pa.scalar(spelling)))
+        if found.num_rows:
+            return found, ""
+    if not on_exchange.num_rows:
+        known = sorted({str(name) for name in dim["exchange"].to_pylist()})
+        close = difflib.get_close_matches(exchange, known, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        return on_exchange, f"dim_symbol has no symbols on exchange {exchange!r}{hint}"
+    names = sorted({str(name) for name in on_exchange["exchange_symbol"].to_pylist()})
+    close = difflib.get_close_matches(spellings[-1], names, n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    return on_exchange.slice(0, 0), f"{exchange} has no symbol {symbol!r} in dim_symbol{hint}"
 
 
 def _cmd_refresh(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:

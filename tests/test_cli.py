@@ -201,7 +201,10 @@ def test_dim_symbol_import_and_show(tmp_path: Path) -> None:
     )
     code, text = run("--root", root, "dim-symbol", "import", str(csv))
     assert code == 0
-    assert text.startswith(f"imported 3 windows from {csv}: dim_symbol version 1 (3 windows; ")
+    assert text == (
+        f"imported 3 windows from {csv}: dim_symbol version 1 (3 windows); 2 symbols changed, "
+        "2 with new windows\n"
+    )
     code, text = run("--root", root, "dim-symbol", "show", "--json")
     assert code == 0
     rows = json_lines(text)
@@ -215,11 +218,11 @@ def test_dim_symbol_import_and_show(tmp_path: Path) -> None:
     assert text.splitlines() == [
         "dim_symbol version 1: 3 windows",
         f"  binance-futures    BTCUSDT                {btc_old:>20} "
-        "[2024-09-28T23:59:59.999990Z, 2024-09-29T00:00:00Z) unknown",
+        "[2024-09-28T23:59:59.999990Z, 2024-09-29T00:00:00Z) type=unknown",
         f"  binance-futures    BTCUSDT                {btc:>20} "
-        "[2024-09-29T00:00:00Z, open) unknown",
+        "[2024-09-29T00:00:00Z, open) type=unknown",
         f"  deribit            BTC-PERPETUAL          {perp:>20} "
-        "[2024-09-29T00:00:00Z, open) unknown",
+        "[2024-09-29T00:00:00Z, open) type=unknown",
     ]
     # A second import merges: its symbols' windows are replaced, other symbols stay.
     csv.write_text(
@@ -228,21 +231,21 @@ def test_dim_symbol_import_and_show(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     code, text = run("--root", root, "dim-symbol", "import", str(csv))
-    assert "dim_symbol version 2 (2 windows; windows of 1 symbol(s) changed)" in text
+    assert "dim_symbol version 2 (2 windows); 1 symbol changed, 1 with new windows" in text
     assert run("--root", root, "dim-symbol", "import", str(csv))[1].endswith(
         "dim_symbol unchanged (version 2)\n"
     )
     code, text = run("--root", root, "dim-symbol", "history", "binance-futures", "BTCUSDT")
     from_zero = symbol_id("binance-futures", "BTCUSDT", 0)
     assert text.splitlines() == [
-        "dim_symbol version 2: 1 windows",
+        "dim_symbol version 2: 1 window",
         f"  binance-futures    BTCUSDT                {from_zero:>20}"
-        " [1970-01-01T00:00:00Z, open) unknown tick 0.1",
+        " [1970-01-01T00:00:00Z, open) type=unknown tick=0.1",
     ]
     assert run("--root", root, "dim-symbol", "history", "deribit", "BTC-PERPETUAL")[0] == 0
     assert run("--root", root, "dim-symbol", "history", "deribit", "NOPE")[0] == 1
     code, text = run("--root", root, "dim-symbol", "import", "--replace", str(csv))
-    assert text.startswith(f"replaced by {csv}: dim_symbol version 3 (1 windows; windows of 1 ")
+    assert text.startswith(f"replaced by {csv}: dim_symbol version 3 (1 window); 1 symbol ")
 
 
 def test_root_from_environment_and_after_the_command(
@@ -352,7 +355,7 @@ def test_bootstrap_prints_every_skipped_file_and_why(tmp_path: Path) -> None:
         "date=<YYYY-MM-DD>/symbol=<symbol>/<file>"
     )
     assert lines[2] == (
-        "bootstrapped 1 symbols from Bronze (1 file(s) read, 0 known from earlier runs); "
+        "bootstrapped 1 symbol from Bronze (1 file read, 0 files known from earlier runs); "
         "dim_symbol version 1; 2 files skipped (listed above)"
     )
 
@@ -444,3 +447,62 @@ def test_ingest_says_a_file_another_writer_holds_was_skipped(tmp_path: Path) -> 
         "live process is ingesting the file)",
         "1 file: 1 skipped",
     ]
+
+
+INSTRUMENT = (
+    '{"id": "%s", "exchange": "%s", "type": "spot", "baseCurrency": "BTC",'
+    ' "quoteCurrency": "USD", "availableSince": "2024-05-01T00:00:00.000Z",'
+    ' "priceIncrement": %s, "amountIncrement": 1}'
+)
+
+
+def test_history_finds_either_spelling_and_suggests_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = str(tmp_path / "lake")
+    (tmp_path / "xbt.json").write_text(INSTRUMENT % ("XBT/USD", "kraken", "0.1"))
+    assert run("--root", root, "dim-symbol", "import-tardis", str(tmp_path / "xbt.json"))[0] == 0
+    for spelling in ("XBT-USD", "XBT/USD", "xbt-usd"):
+        code, text = run("--root", root, "dim-symbol", "history", "kraken", spelling)
+        assert (code, text.splitlines()[0]) == (0, "dim_symbol version 1: 1 window")
+    assert run("--root", root, "dim-symbol", "history", "kraken", "XBT-USDT")[0] == 1
+    assert capsys.readouterr().err == (
+        "pointline dim-symbol history: kraken has no symbol 'XBT-USDT' in dim_symbol; "
+        "did you mean XBT-USD?\n"
+    )
+    assert run("--root", root, "dim-symbol", "history", "krakn", "XBT-USD")[0] == 1
+    assert capsys.readouterr().err == (
+        "pointline dim-symbol history: dim_symbol has no symbols on exchange 'krakn'; "
+        "did you mean kraken?\n"
+    )
+
+
+def test_import_tardis_says_what_changed_and_refuses_nothing_to_import(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = str(tmp_path / "lake")
+    path = tmp_path / "xbt.json"
+    path.write_text(INSTRUMENT % ("XBT/USD", "kraken", "0.1"))
+    run("--root", root, "dim-symbol", "import-tardis", str(path))
+    path.write_text(INSTRUMENT % ("XBT/USD", "kraken", "0.5"))  # a correction, same window
+    code, text = run("--root", root, "dim-symbol", "import-tardis", str(path))
+    assert (code, text.splitlines()[-1] + "\n") == (
+        0,
+        "read 1 Tardis instrument: 1 imported as 1 window, 0 skipped: dim_symbol version 2 "
+        "(1 window); 1 symbol changed, 0 with new windows, 1 with corrected attributes in "
+        "the same windows (same symbol_ids)\n",
+    )
+    (tmp_path / "empty").mkdir()
+    assert run("--root", root, "dim-symbol", "import-tardis", str(tmp_path / "empty"))[0] == 1
+    assert "no instrument to import" in capsys.readouterr().err
+    venue = tmp_path / "venue.json"
+    venue.write_text(INSTRUMENT % ("BTCUSD", "my-venue", "1"))
+    code, text = run("--root", root, "dim-symbol", "import-tardis", str(venue))
+    assert code == 1
+    assert "exchange 'my-venue' is neither a Tardis exchange id nor one registered" in text
+    assert run("--root", root, "exchange", "add", "my-venue", "--timezone", "UTC")[0] == 0
+    code, text = run("--root", root, "dim-symbol", "import-tardis", str(venue))
+    assert (code, text.splitlines()[-1][:46]) == (
+        0,
+        "read 1 Tardis instrument: 1 imported as 1 wind",
+    )

@@ -582,7 +582,8 @@ def test_read_dim_file_missing_column_names_the_file(tmp_path: Path) -> None:
         ),
         (
             "exchange,exchange_symbol,valid_from_ts_us,valid_until_ts_us\nx,A,soon,\n",
-            r"cannot read the file",
+            r"cannot read the file: column 'valid_from_ts_us' \(integer microseconds since the "
+            r"epoch\): .*invalid value 'soon'",
         ),
     ],
 )

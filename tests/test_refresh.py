@@ -288,8 +288,8 @@ def test_import_tardis_then_refresh_equals_a_lake_built_with_it(tmp_path: Path) 
     )
     assert code == 0
     assert text.splitlines() == [
-        "imported 1 Tardis instrument(s) as 3 windows (0 skipped): dim_symbol version 2 "
-        "(4 windows; windows of 1 symbol(s) changed)",
+        "read 1 Tardis instrument: 1 imported as 3 windows, 0 skipped: dim_symbol version 2 "
+        "(4 windows); 1 symbol changed, 1 with new windows",
         "2 ingested file(s) no longer agree with dim_symbol; run `pointline refresh` to "
         "re-derive them (`pointline verify` lists them)",
     ]

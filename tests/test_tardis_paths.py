@@ -318,7 +318,7 @@ def test_the_cli_bootstraps_and_ingests_flat_files(tmp_path: Path) -> None:
     code, text = run("--root", str(root), "dim-symbol", "bootstrap")
     assert code == 0
     assert text == (  # nothing skipped
-        "bootstrapped 2 symbols from Bronze (2 file(s) read, 0 known from earlier runs); "
+        "bootstrapped 2 symbols from Bronze (2 files read, 0 files known from earlier runs); "
         "dim_symbol version 1\n"
     )
 

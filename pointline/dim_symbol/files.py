@@ -7,6 +7,8 @@ the checks of :mod:`pointline.dim_symbol.coerce` or :func:`~pointline.dim_symbol
 
 from __future__ import annotations
 
+import gzip
+import re
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +134,27 @@ def _read_table(path: Path) -> pa.Table:
                 convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True),
             )
     except (pa.ArrowInvalid, OSError) as exc:
-        msg = f"cannot read the file: {exc}"
+        msg = f"cannot read the file: {_named_column(path, str(exc))}"
         raise DimSymbolError(msg, file=str(path)) from exc
     msg = f"unsupported file type {path.name!r}; give a .csv, .csv.gz or .parquet file"
     raise DimSymbolError(msg, file=str(path))
+
+
+def _named_column(path: Path, message: str) -> str:
+    """pyarrow's CSV message with its 0-based ``column #N`` named from the header, and
+    what the integer columns hold."""
+    found = re.search(r"column #(\d+)", message)
+    if found is None or not path.name.lower().endswith((".csv", ".csv.gz")):
+        return message
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as f:
+            header = f.readline().rstrip("\r\n").split(",")
+    except (OSError, UnicodeDecodeError):
+        return message
+    index = int(found.group(1))
+    if index >= len(header):
+        return message
+    name = header[index]
+    hint = " (integer microseconds since the epoch)" if name.endswith("_ts_us") else ""
+    return f"column {name!r}{hint}: {message}"

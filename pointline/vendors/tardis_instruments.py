@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
@@ -121,7 +121,10 @@ class TardisInstruments:
 
 
 def read_instruments(
-    paths: Sequence[str | Path], *, now_ts_us: int | None = None
+    paths: Sequence[str | Path],
+    *,
+    exchanges: Collection[str] = TARDIS_EXCHANGES,
+    now_ts_us: int | None = None,
 ) -> TardisInstruments:
     """Read saved Tardis instruments API responses into dim_symbol windows.
 
@@ -152,7 +155,7 @@ def read_instruments(
     * neighbours with equal tracked columns merge: the earlier ``valid_from_ts_us`` (so
       the ``symbol_id``) stays, the untracked values are the latest window's.
 
-    Section 6 pitfalls: an unknown exchange id (not in
+    Section 6 pitfalls: an unknown exchange id (not in ``exchanges``, by default
     :data:`~pointline.exchanges.TARDIS_EXCHANGES`) is skipped with a note; no
     ``datasetId`` imports under ``symbol_key(id)`` with a note; a size <= 0 (a negative
     ``minTradeAmount``; a zero one is kept) or one ``decimal128(38, 18)`` cannot hold
@@ -169,14 +172,14 @@ def read_instruments(
             that is not JSON or not of the shapes above, an instrument that is not an
             object or lacks a required field (``id exchange type baseCurrency
             quoteCurrency availableSince priceIncrement amountIncrement``; the message
-            names the instrument's place in the file, e.g. ``$[3]``, and ``err.field``
+            names the instrument's place in the file, e.g. ``#3``, and ``err.field``
             the field), a value of the wrong kind (a malformed timestamp or number, a
             non-boolean ``inverse``), ``availableTo`` not after the first-window start,
             and the same ``(exchange, exchange_symbol)`` twice with different content
             (naming both files).
     """
     now = now_us(now_ts_us)
-    reader = _Reader()
+    reader = _Reader(exchanges=frozenset(exchanges))
     for path in _json_files([paths] if isinstance(paths, str | Path) else paths, reader.notes):
         reader.read_file(path)
     return TardisInstruments(
@@ -239,16 +242,17 @@ def _load(path: Path) -> Any:
 
 def _objects(doc: Any, file: str) -> list[tuple[str, Any]]:
     """``(place, item)`` for every instrument of a document: an object, an array of them
-    or a list of arrays; the place is a JSON path such as ``$``, ``$[2]``, ``$[1][0]``."""
+    or a list of arrays; the place counts from 1: ``""`` (the only one), ``#3`` (the
+    third of the array), ``#2.1`` (the first of the second array)."""
     if isinstance(doc, dict):
-        return [("$", doc)]
+        return [("", doc)]
     if isinstance(doc, list):
         out: list[tuple[str, Any]] = []
-        for i, item in enumerate(doc):
+        for i, item in enumerate(doc, start=1):
             if isinstance(item, list):
-                out.extend((f"$[{i}][{j}]", inner) for j, inner in enumerate(item))
+                out.extend((f"#{i}.{j}", inner) for j, inner in enumerate(item, start=1))
             else:
-                out.append((f"$[{i}]", item))
+                out.append((f"#{i}", item))
         return out
     msg = (
         "expected an instrument object, an array of them or a list of arrays, "
@@ -269,7 +273,8 @@ class _Where:
     name: str = ""  # "exchange id" once known
 
     def who(self) -> str:
-        return f"instrument {self.place}" + (f" ({self.name})" if self.name else "")
+        place = f"instrument {self.place}" if self.place else "the instrument"
+        return place + (f" ({self.name})" if self.name else "")
 
     def fail(self, message: str, name: str | None = None) -> NoReturn:
         """Raise :class:`DimSymbolError` naming the file, the instrument and field ``name``."""
@@ -280,9 +285,20 @@ class _Where:
         return f"{self.file}: {self.who()}: {message}"
 
 
+def _shown(raw: Any) -> str:
+    """A JSON value as the file wrote it (a number without ``Decimal(...)``)."""
+    return str(raw) if isinstance(raw, Decimal) else repr(raw)
+
+
+def _iso(ts_us: int) -> str:
+    """us since the epoch as ISO 8601 UTC, for messages."""
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+    return (epoch + datetime.timedelta(microseconds=ts_us)).isoformat().replace("+00:00", "Z")
+
+
 def _text(raw: Any, where: _Where, label: str) -> str:
     if not isinstance(raw, str) or not raw:
-        where.fail(f"must be non-empty text, got {raw!r}", label)
+        where.fail(f"must be non-empty text, got {_shown(raw)}", label)
     return raw
 
 
@@ -291,7 +307,9 @@ def _timestamp(raw: Any, where: _Where, label: str) -> int:
     fractional digits) -> int us since the epoch, integer arithmetic only."""
     match = _ISO.fullmatch(raw) if isinstance(raw, str) else None
     if match is None:
-        where.fail(f"{raw!r} is not an ISO 8601 timestamp such as 2024-07-31T04:00:00.000Z", label)
+        where.fail(
+            f"{_shown(raw)} is not an ISO 8601 timestamp such as 2024-07-31T04:00:00.000Z", label
+        )
     year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
     fraction, zone = match.group(7) or "", match.group(8)
     offset_s = 0
@@ -299,13 +317,13 @@ def _timestamp(raw: Any, where: _Where, label: str) -> int:
         off_h, off_m = int(zone[1:3]), int(zone[4:6])
         offset_s = (off_h * 60 + off_m) * 60 * (-1 if zone[0] == "-" else 1)
         if off_h > 23 or off_m > 59:
-            where.fail(f"{raw!r} has an invalid UTC offset", label)
+            where.fail(f"{_shown(raw)} has an invalid UTC offset", label)
     try:
         days = datetime.date(year, month, day).toordinal() - _EPOCH_ORDINAL
     except ValueError:
-        where.fail(f"{raw!r} is not a calendar date", label)
+        where.fail(f"{_shown(raw)} is not a calendar date", label)
     if hour > 23 or minute > 59 or second > 59:
-        where.fail(f"{raw!r} is not a time of day", label)
+        where.fail(f"{_shown(raw)} is not a time of day", label)
     seconds = ((days * 24 + hour) * 60 + minute) * 60 + second - offset_s
     return seconds * _US_PER_S + int(fraction.ljust(6, "0"))
 
@@ -320,11 +338,11 @@ def _decimal(raw: Any, where: _Where, label: str) -> Decimal:
         try:
             value = Decimal(raw)
         except (InvalidOperation, ValueError):
-            where.fail(f"{raw!r} is not a number Pointline can read", label)
+            where.fail(f"{_shown(raw)} is not a number Pointline can read", label)
     else:
-        where.fail(f"must be a number or numeric text, got {raw!r}", label)
+        where.fail(f"must be a number or numeric text, got {_shown(raw)}", label)
     if not value.is_finite():
-        where.fail(f"{raw!r} is not a finite number", label)
+        where.fail(f"{_shown(raw)} is not a finite number", label)
     return value
 
 
@@ -391,7 +409,7 @@ def _field(name: str, raw: Any, where: _Where, label: str, notes: list[str]) -> 
     if name == "expiry":
         return _timestamp(raw, where, label)
     if not isinstance(raw, bool):  # inverse
-        where.fail(f"must be true or false, got {raw!r}", label)
+        where.fail(f"must be true or false, got {_shown(raw)}", label)
     return raw
 
 
@@ -453,7 +471,11 @@ def _instrument(raw: dict[str, Any], exchange: str, where: _Where, notes: list[s
     to = raw.get("availableTo")
     end = OPEN_END_TS_US if to is None else _timestamp(to, where, "availableTo")
     if end <= start:
-        where.fail(f"{to!r} is not after the first-window start {start} us", "availableTo")
+        where.fail(
+            f"{to!r} is not after the first window's start {_iso(start)} (the earlier of "
+            "listing and availableSince)",
+            "availableTo",
+        )
     current = {name: _field(name, raw.get(name), where, name, notes) for name in _WINDOW_FIELDS}
     entries = raw.get("changes")
     if entries is None:
@@ -487,6 +509,7 @@ class _Reader:
     instruments: int = 0
     skipped: int = 0
     seen: dict[tuple[str, str], tuple[_Where, dict[str, Any]]] = field(default_factory=dict)
+    exchanges: frozenset[str] = frozenset(TARDIS_EXCHANGES)
 
     def read_file(self, path: Path) -> None:
         file = str(path)
@@ -503,13 +526,13 @@ class _Reader:
         exchange = _text(raw["exchange"], where, "exchange")
         ident = raw.get("id")
         where.name = f"{exchange} {ident if isinstance(ident, str) else '?'}"
-        if exchange not in TARDIS_EXCHANGES:
+        if exchange not in self.exchanges:
             self.instruments += 1
             self.skipped += 1
             self.notes.append(
                 where.note(
-                    f"exchange {exchange!r} is not a Tardis exchange id Pointline knows: "
-                    "skipped (pitfall 4)"
+                    f"exchange {exchange!r} is neither a Tardis exchange id nor one registered "
+                    "in the lake (`pointline exchange add`): skipped (pitfall 4)"
                 )
             )
             return
