@@ -197,7 +197,8 @@ def bootstrap_dim_symbol(
     how many files were read and how many were known from an earlier run.
 
     Symbols are keyed by their vendor's ``symbol_key`` (Tardis ``xbt/usd`` ->
-    ``XBT-USD``). A file read by an earlier run with the same size and mtime is not read
+    ``XBT-USD``). A file the manifest knows is read as the vendor and data type it was
+    ingested as (so a file ingested with explicit ``--vendor``/``--data-type`` counts). A file read by an earlier run with the same size and mtime is not read
     again. A file that cannot be read (a corrupt gzip, missing columns, a path outside
     its vendor's rules, a data type its vendor does not ship) is skipped, not fatal:
     ingesting it fails on its own with the same error. Each is in ``.skipped`` with its
@@ -213,6 +214,11 @@ def bootstrap_dim_symbol(
     read = cached = 0
     root = the_lake.bronze_root
     now_seen: _Seen = {}
+    # A file ingested with --vendor/--data-type (its path says neither) is read the same way.
+    told = {
+        entry.bronze_path: (entry.vendor, entry.data_type)
+        for entry in the_lake.manifest().entries().values()
+    }
     for path in walk_bronze([root] if root.is_dir() else []):
         relative = path.relative_to(root).as_posix()
         stat = path.stat()
@@ -223,8 +229,15 @@ def bootstrap_dim_symbol(
             found |= known[1]
             cached += 1
             continue
+        vendor, data_type = told.get(relative, (None, None))
         try:
-            meta = BronzeFileMetadata.from_path(path, bronze_root=root, vendors=the_lake.vendors)
+            meta = BronzeFileMetadata.from_path(
+                path,
+                bronze_root=root,
+                vendor=vendor,
+                data_type=data_type,
+                vendors=the_lake.vendors,
+            )
             keys = frozenset(symbols_in(meta, lake=the_lake))
         except PointlineError as exc:
             skipped.append(SkippedFile.of(relative, exc))

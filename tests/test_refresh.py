@@ -361,3 +361,20 @@ def test_one_symbol_key_in_bootstrap_import_and_the_pit_join(tmp_path: Path) -> 
     assert verify(lake) == []
     got = read(lake, "trades", exchange="kraken", columns=["symbol_id"]).read_all()
     assert got["symbol_id"].to_pylist() == [dim_symbol.symbol_id("kraken", "XBT-USD", MAY1)]
+
+
+def test_a_file_ingested_with_an_explicit_vendor_and_type_is_bootstrapped(
+    tmp_path: Path,
+) -> None:
+    """Its path says nothing; the manifest says how it was ingested, so bootstrap reads it
+    the same way and the quarantined rows come back with refresh."""
+    lake = Lake(tmp_path)
+    path = put(lake, "exports/march.csv", trades("binance", "ADAUSDT", MAY1 + 5))
+    meta = BronzeFileMetadata.from_path(
+        path, bronze_root=lake.bronze_root, vendor="tardis", data_type="trades"
+    )
+    assert ingest_file(meta, lake=lake).status == "quarantined"
+    result = bootstrap_dim_symbol(lake)
+    assert (result, result.skipped) == ((1, 1), ())
+    assert [r.status for r in refresh(lake).results] == ["success"]
+    assert verify(lake) == []
