@@ -294,7 +294,7 @@ class _Checker:
     def _silver_batches(self, entry: ManifestEntry) -> Iterator[tuple[str, pa.RecordBatch]]:
         for relative in entry.silver_files:
             exchange = Lake.partition_of(relative).get("exchange", "")
-            parquet = pq.ParquetFile(self._lake.root / relative)
+            parquet = pq.ParquetFile(self._lake.root / relative, read_dictionary=["symbol"])
             for group in range(parquet.metadata.num_row_groups):
                 table = parquet.read_row_group(group, columns=_KEY_COLUMNS)
                 yield exchange, table.combine_chunks().to_batches()[0]
@@ -308,5 +308,7 @@ class _Checker:
 
 
 def _repeat(value: str, n: int) -> pa.Array[Any]:
-    out: pa.Array[Any] = pa.array([value], pa.string()).take(np.zeros(n, dtype=np.int64))
+    """``value`` ``n`` times, as a one-entry dictionary (no string copies)."""
+    indices = np.zeros(n, dtype=np.int32)
+    out: pa.Array[Any] = pa.DictionaryArray.from_arrays(indices, pa.array([value], pa.string()))
     return out
