@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
@@ -377,4 +381,27 @@ def test_a_file_ingested_with_an_explicit_vendor_and_type_is_bootstrapped(
     result = bootstrap_dim_symbol(lake)
     assert (result, result.skipped) == ((1, 1), ())
     assert [r.status for r in refresh(lake).results] == ["success"]
+    assert verify(lake) == []
+
+
+@pytest.mark.parametrize("point", ["mid_stream", "after_commit", "mid_publish"])
+def test_a_refresh_killed_at_any_point_hides_nothing(tmp_path: Path, point: str) -> None:
+    """The process dies (``os._exit(137)``) inside the re-derivation: every row stays
+    readable once, and the next refresh finishes the job."""
+    lake = make_lake(tmp_path)
+    apply(lake, windows(("binance", "ETHUSDT", 0, MAY2), ("binance", "ETHUSDT", MAY2, 2**63 - 1)))
+    env = {**os.environ, "POINTLINE_FAULT": point}
+    done = subprocess.run(
+        [sys.executable, "-m", "pointline", "--root", str(lake.root), "refresh"],
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 137, done.stderr.decode()[-2000:]
+    globbed = ds.dataset(
+        [str(p) for p in lake.silver_root.glob("trades/**/*.parquet")], format="parquet"
+    )
+    assert globbed.count_rows() == 24  # pyarrow globbing silver/: nothing half visible
+    assert read(lake, "trades", exchange="binance").read_all().num_rows == 24
+    refresh(lake)
     assert verify(lake) == []
