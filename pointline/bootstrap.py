@@ -198,9 +198,10 @@ def bootstrap_dim_symbol(
 
     Symbols are keyed by their vendor's ``symbol_key`` (Tardis ``xbt/usd`` ->
     ``XBT-USD``). A file the manifest knows is read as the vendor and data type it was
-    ingested as (so a file ingested with explicit ``--vendor``/``--data-type`` counts). A file read by an earlier run with the same size and mtime is not read
-    again. A file that cannot be read (a corrupt gzip, missing columns, a path outside
-    its vendor's rules, a data type its vendor does not ship) is skipped, not fatal:
+    ingested as (so a file ingested with explicit ``--vendor``/``--data-type`` counts).
+    A file read by an earlier run with the same size and mtime is not read again. A file
+    that cannot be read (a corrupt gzip, missing columns, a path outside its vendor's
+    rules, a data type its vendor does not ship) is skipped, not fatal:
     ingesting it fails on its own with the same error. Each is in ``.skipped`` with its
     path (relative to the bronze root) and reason; ``on_skip``, if given, is also called
     with the path and the error. Hidden files (:func:`pointline.bronze.is_hidden`) are not
