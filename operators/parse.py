@@ -48,6 +48,7 @@ file and, when known, the row and field. It may be raised on the first read or m
 
 from __future__ import annotations
 
+import contextlib
 import csv as pycsv
 import re
 from collections import deque
@@ -145,7 +146,7 @@ def parse_csv(
         block_size=block_size,
         step=name,
     )
-    return Source(name=name, schema=schema, open=reader.batches)
+    return Source(name=name, schema=schema, open=reader.batches, position=reader.position)
 
 
 class _FileReader:
@@ -167,6 +168,19 @@ class _FileReader:
         self.schema = schema
         self.block_size = block_size
         self.step = step
+        self._raw: pa.NativeFile | None = None
+        self._done = 0
+
+    def position(self) -> int:
+        """Bytes of the file (compressed, for gzip) the current read has consumed; the
+        file size once it is done. Read-ahead makes it run a few blocks early."""
+        raw = self._raw
+        if raw is None or raw.closed:
+            return self._done
+        try:
+            return raw.tell()
+        except (OSError, ValueError):
+            return self._done
 
     def error(
         self,
@@ -188,11 +202,14 @@ class _FileReader:
             msg = f"cannot be opened: {exc}"
             raise self.error(msg) from exc
 
-    def _open(self, gzip: bool) -> pa.NativeFile:
+    def _open(self, gzip: bool, *, track: bool = False) -> pa.NativeFile:
         try:
+            raw = pa.OSFile(str(self.path), "rb")
+            if track:
+                self._raw, self._done = raw, 0
             if gzip:
-                return pa.input_stream(str(self.path), compression="gzip")
-            return pa.input_stream(str(self.path), compression=None)  # type: ignore[arg-type]
+                return pa.CompressedInputStream(raw, "gzip")
+            return raw
         except OSError as exc:
             msg = f"cannot be opened: {exc}"
             raise self.error(msg) from exc
@@ -275,7 +292,7 @@ class _FileReader:
             return "skip"
 
         string_types = {n: pa.string() for n in self.expected}
-        stream = self._open(gzip)
+        stream = self._open(gzip, track=True)
         try:
             try:
                 stream.read(header_size)  # the reader starts at the first data row
@@ -312,7 +329,9 @@ class _FileReader:
             if malformed:
                 yield self._assemble(None, done, malformed)
         finally:
-            stream.close()
+            stream.close()  # closes the raw file too
+            with contextlib.suppress(OSError):
+                self._done = self.path.stat().st_size
 
     def _assemble(
         self,

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from operators.columns import FILE_SEQ, RAW_LINE, raw
-from pointline.chain import FLAG_COLUMN, SinkSummary, decode_flags
+from pointline.chain import FLAG_COLUMN, ReasonCounter, SinkSummary, decode_flags
 from pointline.parquet import BufferedParquetWriter
 from pointline.schemas import VALIDATION_LOG
 
@@ -87,6 +87,7 @@ class QuarantineSink:
         self._table_name = table_name
         self._headers = tuple(headers)
         self._writer: BufferedParquetWriter | None = None
+        self._reasons = ReasonCounter()
         self.rows = 0
 
     def write(self, batch: pa.RecordBatch) -> None:
@@ -98,6 +99,7 @@ class QuarantineSink:
         if self._writer is None:
             self._writer = BufferedParquetWriter(self._path, VALIDATION_LOG.arrow_schema)
         self._writer.write(rows)
+        self._reasons.add(batch)
         self.rows += rows.num_rows
 
     def abort(self) -> None:
@@ -109,4 +111,6 @@ class QuarantineSink:
         if self._writer is None:
             return SinkSummary(files=(), rows=0)
         self._writer.close()
-        return SinkSummary(files=(self._path.name,), rows=self.rows)
+        return SinkSummary(
+            files=(self._path.name,), rows=self.rows, reasons=self._reasons.summary()
+        )

@@ -15,6 +15,7 @@ __all__ = [
     "FILE_REASONS",
     "FILE_STATUSES",
     "ROW_REASONS",
+    "ROW_REASON_FIXES",
     "FileReason",
     "FileStatus",
     "RowReason",
@@ -92,3 +93,26 @@ ROW_REASONS: Final[Mapping[RowReason, str]] = MappingProxyType(
     }
 )
 """Every built-in row reason and its meaning."""
+
+ROW_REASON_FIXES: Final[Mapping[RowReason, str]] = MappingProxyType(
+    {
+        "missing_pit_symbol_coverage": (
+            "dim_symbol has no window for these symbols at these times: run `pointline "
+            "dim-symbol bootstrap` (or import symbols: `dim-symbol import-tardis`, `dim-symbol "
+            "import`), then `pointline refresh`"
+        ),
+        "exchange_mismatch": (
+            "the rows name another exchange than the file's path: put the file under the "
+            "right exchange (or give --vendor/--data-type for a path that names none)"
+        ),
+        "timestamp_out_of_range": (
+            "the rows' times are far from the date in the file's path: check that date"
+        ),
+        "unparseable_value": (
+            "the values do not read as their type: check that the file is the data type "
+            "its path says (`pointline tables` lists each table's columns)"
+        ),
+        "missing_field": "a required column is empty in most rows: check the data type",
+    }
+)
+"""The likely fix when most rows of a file went aside for one reason (the CLI says it)."""

@@ -51,7 +51,16 @@ from operators.sequence import sequence
 from operators.silver_sink import SilverSink, StatsSink
 from operators.tz_partition import tz_partition
 from pointline.bronze import BronzeFileMetadata
-from pointline.chain import Chain, CountingSink, Drained, Operator, Sink, Split, drain
+from pointline.chain import (
+    Chain,
+    CountingSink,
+    Drained,
+    Operator,
+    Sink,
+    Source,
+    Split,
+    drain,
+)
 from pointline.codes import FileReason, FileStatus
 from pointline.errors import PointlineError
 from pointline.faults import fault
@@ -114,6 +123,8 @@ class IngestionResult:
     duration_s: float = 0.0
     dry_run: bool = False
     dim_symbol_version: int | None = None
+    quarantine_reasons: dict[str, int] = dataclasses.field(default_factory=dict)
+    """Rows quarantined per reason (``rule_name``), most first; empty for a skipped file."""
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -300,6 +311,7 @@ def ingest_file(
     allow_duplicates: bool = False,
     extra_steps: Sequence[Operator] = (),
     block_size: int = 1 << 20,
+    progress: Callable[[int, int], None] | None = None,
 ) -> IngestionResult:
     """Ingest one Bronze file into the lake; see the module docstring for the protocol.
 
@@ -312,7 +324,9 @@ def ingest_file(
     ``lake`` is a :class:`Lake` or its root folder. ``extra_steps`` are custom operators
     run after normalize; ``block_size`` is the CSV read block (it never changes the
     output, only memory and speed). ``dry_run`` runs the whole chain into counting sinks
-    and reports what would land; it takes no lock and writes nothing.
+    and reports what would land; it takes no lock and writes nothing. ``progress``, if
+    given, is called after each batch with the rows read so far and the bytes of the
+    Bronze file (compressed, for gzip) consumed so far.
 
     Writers take a per-file lock: while another live process ingests the same file this
     call returns at once (``status='pending'``, ``skipped=True``, ``status_reason=
@@ -329,7 +343,13 @@ def ingest_file(
         dry_run=dry_run,
     )
     run = functools.partial(
-        _run, meta, the_lake, base, extra_steps=extra_steps, block_size=block_size
+        _run,
+        meta,
+        the_lake,
+        base,
+        extra_steps=extra_steps,
+        block_size=block_size,
+        progress=progress,
     )
     if dry_run:
         return run(lambda fmt: (StatsSink(), CountingSink()))[0]
@@ -528,6 +548,21 @@ def finish_publishes(lake: Lake | str | Path) -> int:
     return done
 
 
+def _progress_of(
+    chain: Chain, progress: Callable[[int, int], None] | None
+) -> Callable[[int], None] | None:
+    """``drain``'s per-batch callback: rows so far and the source's bytes consumed."""
+    if progress is None:
+        return None
+    source = chain.steps[0]
+    position = source.position if isinstance(source, Source) else None
+
+    def on_batch(rows: int) -> None:
+        progress(rows, position() if position is not None else 0)
+
+    return on_batch
+
+
 def owned_files(entry: ManifestEntry | None) -> list[str]:
     """The Silver and validation-log files ``entry`` owns (none for no entry)."""
     if entry is None:
@@ -543,6 +578,7 @@ def _run(
     *,
     extra_steps: Sequence[Operator],
     block_size: int,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[IngestionResult, Drained | None]:
     """Drain the file's chain into the ``(silver, quarantine)`` sinks ``make_sinks``
     makes for its format. Never raises: a file-level error comes back as a ``failed``
@@ -565,7 +601,7 @@ def _run(
             block_size=block_size,
             record_exchange=not base.dry_run,
         )
-        drained = drain(chain, silver)
+        drained = drain(chain, silver, on_batch=_progress_of(chain, progress))
         fault("after_sinks")
         # What was read is what was hashed: a rewrite during the run (or one that kept the
         # size and put the mtime back) fails the file. Costs one more read of the file.
@@ -589,6 +625,7 @@ def _run(
         rows_total=drained.rows_in,
         rows_written=written.rows,
         rows_quarantined=drained.rows_routed,
+        quarantine_reasons=dict(drained.sides[QUARANTINE_SPLIT].reasons),
         trading_date_min=written.trading_date_min,
         trading_date_max=written.trading_date_max,
         ts_event_min_us=written.ts_event_min_us,

@@ -120,6 +120,16 @@ class Lake:
         """The lake's registry plus the registrations stored in the lake, read afresh."""
         return self.exchange_store().registry(self.exchanges)
 
+    def exists(self) -> bool:
+        """Whether ``root`` holds a Pointline lake (its ``_pointline`` folder)."""
+        return self.control_dir.is_dir()
+
+    def create(self) -> None:
+        """Make the lake's folders (``bronze/``, ``silver/validation_log/``,
+        ``_pointline/``) if missing; an existing lake is left as it is."""
+        for folder in (self.bronze_root, self.validation_dir, self.control_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+
     @property
     def bootstrap_dir(self) -> Path:
         """What ``dim-symbol bootstrap`` has read: the symbols of each Bronze file."""

@@ -23,12 +23,12 @@ INGEST_FIELDS = {
     "status", "file_id", "bronze_path", "table_name", "skipped", "rows_total", "rows_written",
     "rows_quarantined", "status_reason", "error_message", "trading_date_min",
     "trading_date_max", "ts_event_min_us", "ts_event_max_us", "duration_s", "dry_run",
-    "dim_symbol_version",
+    "dim_symbol_version", "quarantine_reasons", "hint",
 }  # fmt: skip
 MANIFEST_FIELDS = {
     "file_id", "vendor", "data_type", "bronze_path", "file_hash", "status", "status_reason",
     "error_message", "rows_total", "rows_written", "rows_quarantined", "trading_date_min",
-    "trading_date_max",
+    "trading_date_max", "exchange",
 }  # fmt: skip
 
 
@@ -97,8 +97,14 @@ def test_dry_run_writes_nothing(lake: Path) -> None:
     code, text = run("--root", str(lake), "ingest", "--dry-run", "--json", str(lake / "bronze"))
     assert code == 0
     assert all(r["dry_run"] and not r["skipped"] for r in json_lines(text))
-    assert not (lake / "silver").exists()
+    assert not list((lake / "silver").rglob("*.parquet"))
     assert json_lines(run("--root", str(lake), "manifest", "--json")[1]) == []
+    code, text = run("--root", str(lake), "ingest", "--dry-run", str(lake / "bronze"))
+    assert code == 0
+    assert "5 rows would be written, 0 rows would be quarantined" not in text
+    assert (
+        ": success: 5 rows, 5 would be written, 0 would be quarantined (dry run: nothing " in text
+    )
 
 
 def test_manifest_json_fields(lake: Path) -> None:
@@ -116,7 +122,13 @@ def test_manifest_json_fields(lake: Path) -> None:
 
     code, text = run("--root", str(lake), "manifest")
     assert code == 0
-    assert text.count("success") == 2
+    lines = text.splitlines()
+    assert lines[0].split() == [
+        "bronze_path", "status", "rows_written", "rows_quarantined", "trading_date_min",
+        "trading_date_max", "status_reason",
+    ]  # fmt: skip
+    assert [line.split()[1:3] for line in lines[1:3]] == [["success", "5"], ["success", "5"]]
+    assert lines[-1] == "2 files: 2 success"
 
 
 def test_failed_and_quarantined_files_exit_2(lake: Path) -> None:
@@ -134,19 +146,23 @@ def test_failed_and_quarantined_files_exit_2(lake: Path) -> None:
     assert "nope" in row["error_message"]
 
 
-def test_path_outside_bronze_is_a_failed_row(lake: Path, tmp_path: Path) -> None:
+def test_a_path_outside_bronze_is_one_clear_error(
+    lake: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     outside = tmp_path / "elsewhere.csv"
     outside.write_text(HEADER + "\n", encoding="utf-8")
     good = lake / "bronze"
     code, text = run("--root", str(lake), "ingest", "--json", str(outside), str(good))
-    assert code == 2
-    rows = json_lines(text)
-    assert len(rows) == 3
-    assert all(set(row) == INGEST_FIELDS for row in rows)
-    assert rows[0]["status"] == "failed"
-    assert rows[0]["status_reason"] == "bad_path"
-    assert "outside the bronze root" in rows[0]["error_message"]
-    assert [r["status"] for r in rows[1:]] == ["success", "success"]
+    assert (code, text) == (1, "")
+    assert capsys.readouterr().err == (
+        f"pointline ingest: {outside} is not under the lake's Bronze folder {lake / 'bronze'}: "
+        "Pointline ingests only files under ROOT/bronze/<vendor>/ (copy or move them there, "
+        "or give --root the lake whose bronze/ holds them)\n"
+    )
+    # The lake root itself (its Silver files are never taken as Bronze) is refused too.
+    run("--root", str(lake), "ingest", str(good))
+    assert run("--root", str(lake), "ingest", str(lake))[0] == 1
+    assert f"{lake} is not under the lake's Bronze folder" in capsys.readouterr().err
 
 
 def test_usage_errors_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -166,8 +182,8 @@ def test_usage_errors_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "usage: pointline" in text
 
 
-def test_progress_line_only_on_a_terminal(
-    lake: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_progress_only_on_a_terminal_and_never_with_json(
+    lake: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -178,8 +194,15 @@ def test_progress_line_only_on_a_terminal(
     code, text = run("--root", str(lake), "ingest", "--json", str(lake / "bronze"))
     assert code == 0
     assert len(json_lines(text)) == 2
-    assert "[2/2] ingesting" in terminal.getvalue()
-    assert "ingesting" not in text
+    assert terminal.getvalue() == ""  # --json: quiet
+    code, text = run("--root", str(lake), "ingest", "--force", str(lake / "bronze"))
+    assert code == 0
+    assert "ingest:" in terminal.getvalue()  # the bar, on stderr
+    assert "ingest:" not in text
+    assert text.splitlines()[-2:] == [
+        "2 files: 2 success",
+        "quarantined rows by reason: unparseable_value 1 (`pointline quarantine` lists them)",
+    ]
 
 
 KEYS = (
@@ -293,7 +316,7 @@ def test_demo_refuses_a_lake_with_other_bronze(
 ) -> None:
     assert run("demo", "--root", str(lake)) == (1, "")
     assert "not the demo's" in capsys.readouterr().err
-    assert not (lake / "silver").exists()
+    assert not list((lake / "silver").rglob("*.parquet"))
 
 
 def test_python_dash_m_and_console_script(lake: Path) -> None:
@@ -381,27 +404,23 @@ def test_ingest_says_why_a_file_was_not_ingested(tmp_path: Path) -> None:
     code, text = run("--root", str(root), "ingest", str(root / "bronze"))
     assert code == 2
     lines = text.splitlines()
-    assert lines[0] == (
-        "tardis/README.txt: failed, not ingested (bad_path): cannot tell the data type from the "
-        "path; expected the tardis-dev client's file name, "
+    assert lines[0] == (  # in a folder: reported and skipped, not a failure of the run
+        "tardis/README.txt: skipped, not a Bronze file Pointline recognises: cannot tell the "
+        "data type from the path; expected the tardis-dev client's file name, "
         "bronze/tardis/<exchange>_<data_type>_<YYYY-MM-DD>_<symbol>.csv.gz (in any folder below "
         "bronze/tardis/), or hive folders, bronze/tardis/exchange=<exchange>/type=<data_type>/"
         "date=<YYYY-MM-DD>/symbol=<symbol>/<file>"
     )
-    assert lines[1] == (
-        "    hint: give --vendor and --data-type to ingest a file whose path does not say them "
-        "(its exchange and date then come from the rows only)"
-    )
-    assert lines[2].startswith(
+    assert lines[1].startswith(
         "tardis/binance-futures_trade_2024-09-29_BTCUSDT.csv: failed, not ingested "
         "(unsupported_data_type): tardis data type 'trade' is not supported; did you mean "
         "'trades'? (supported: "
     )
-    assert lines[3] == (
+    assert lines[2] == (
         "tardis/binance-futures_trades_2024-09-29_BTCUSDT.csv: success: 1 rows, 1 written, "
         "0 quarantined"
     )
-    assert lines[4:] == ["3 files: 2 failed, 1 success"]
+    assert lines[3:] == ["3 files: 1 failed, 1 skipped, 1 success"]
 
     # with the flags the hint names, the path need not say anything
     code, text = run(

@@ -10,6 +10,7 @@ from pointline.chain.flags import (
     RowFlag,
     RowFlags,
     decode_flags,
+    flag_counts,
     flagged_mask,
 )
 from pointline.chain.operator import (
@@ -22,7 +23,7 @@ from pointline.chain.operator import (
     Source,
     Split,
 )
-from pointline.chain.sink import CountingSink, Sink, SinkSummary
+from pointline.chain.sink import CountingSink, ReasonCounter, Sink, SinkSummary
 
 __all__ = [
     "EMPTY_SCHEMA",
@@ -35,6 +36,7 @@ __all__ = [
     "Drained",
     "Map",
     "Operator",
+    "ReasonCounter",
     "RowFlag",
     "RowFlags",
     "RunStats",
@@ -46,5 +48,6 @@ __all__ = [
     "Split",
     "decode_flags",
     "drain",
+    "flag_counts",
     "flagged_mask",
 ]

@@ -18,7 +18,7 @@ a sink that loses or invents a row fails the drain with a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from pointline.chain.chain import Chain, RunStats
@@ -45,8 +45,13 @@ class Drained:
         return sum(summary.rows for summary in self.sides.values())
 
 
-def drain(chain: Chain, sink: Sink) -> Drained:
+def drain(
+    chain: Chain, sink: Sink, *, on_batch: Callable[[int], None] | None = None
+) -> Drained:
     """Run ``chain`` (which must start with a source) into ``sink`` and close every sink.
+
+    ``on_batch``, if given, is called after each batch the main sink takes, with the rows
+    the source has produced so far (for progress).
 
     Raises whatever the chain or a sink raised, after aborting every sink; raises
     :class:`~pointline.errors.ChainError` when rows are not conserved.
@@ -59,6 +64,8 @@ def drain(chain: Chain, sink: Sink) -> Drained:
             sink.write(batch)
             if number == 0:
                 fault("mid_stream")
+            if on_batch is not None:
+                on_batch(stats.rows_out(chain.steps[0].name))
         main = sink.close()
         routed = {name: side.close() for name, side in sides.items()}
     except BaseException:

@@ -28,6 +28,7 @@ __all__ = [
     "RowFlag",
     "RowFlags",
     "decode_flags",
+    "flag_counts",
     "flagged_mask",
 ]
 
@@ -174,6 +175,31 @@ def flagged_mask(column: pa.Array[Any] | pa.ChunkedArray[Any]) -> BoolMask:
         return np.zeros(len(column), dtype=np.bool_)
     valid = pc.is_valid(column)
     return np.asarray(valid.to_numpy(zero_copy_only=False), dtype=np.bool_)
+
+
+def flag_counts(column: pa.Array[Any]) -> dict[str, int]:
+    """Flagged rows per rule (the validation log's ``rule_name``), from a flag column.
+
+    >>> flags = pa.array(["normalize.unparseable_value.price", None,
+    ...                   "pit_join.missing_pit_symbol_coverage.symbol",
+    ...                   "normalize.unparseable_value.amount"]).dictionary_encode()
+    >>> flag_counts(flags.cast(FLAG_TYPE))
+    {'unparseable_value': 2, 'missing_pit_symbol_coverage': 1}
+    """
+    if not isinstance(column, pa.DictionaryArray):
+        msg = f"a flag column is {FLAG_TYPE}, got {column.type}"
+        raise TypeError(msg)
+    counts: dict[str, int] = {}
+    if column.null_count == len(column):
+        return counts
+    rules = [RowFlag.decode(str(text)).rule for text in column.dictionary.to_pylist()]
+    tally = pc.value_counts(column.indices.drop_null())
+    values = tally.field("values").to_numpy(zero_copy_only=False)
+    tallies = tally.field("counts").to_numpy(zero_copy_only=False)
+    for index, count in zip(values.tolist(), tallies.tolist(), strict=True):
+        rule = rules[index]
+        counts[rule] = counts.get(rule, 0) + count
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def decode_flags(column: pa.Array[Any]) -> tuple[pa.Array[Any], pa.Array[Any], pa.Array[Any]]:

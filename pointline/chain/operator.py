@@ -75,11 +75,14 @@ class Operator(Protocol):
 
 @dataclass(frozen=True, kw_only=True)
 class Source:
-    """Makes the chain's first batches; ``open`` is called once per run."""
+    """Makes the chain's first batches; ``open`` is called once per run. ``position``,
+    when given, says how many bytes of the input the current run has consumed (for
+    progress: a gzip file's compressed bytes)."""
 
     name: str
     schema: pa.Schema
     open: Callable[[], Iterable[pa.RecordBatch]]
+    position: Callable[[], int] | None = None
 
     def output_schema(self, input_schema: pa.Schema) -> pa.Schema:
         if len(input_schema) != 0:

@@ -1,0 +1,230 @@
+"""``pointline ingest PATH...``: Bronze files into Silver, one line per file, a summary with
+the quarantined rows per reason and the likely fix, and a progress bar over the Bronze
+bytes (compressed bytes read give the ETA)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, TextIO
+
+from pointline.bronze import BronzeFileMetadata, walk_bronze
+from pointline.cli.common import (
+    BAD_STATUSES,
+    EXIT_BAD_FILES,
+    EXIT_OK,
+    add_root,
+    count,
+    print_json,
+)
+from pointline.cli.progress import Progress
+from pointline.codes import FILE_REASONS, ROW_REASON_FIXES, FileReason
+from pointline.errors import PointlineError
+from pointline.ingest import IngestionResult, ingest_file
+from pointline.lake import Lake
+from pointline.vendors import BadPathError, UnknownVendorError
+
+__all__ = ["describe", "register"]
+
+PATH_HINT = (
+    "give --vendor and --data-type to ingest a file whose path does not say them "
+    "(its exchange and date then come from the rows only)"
+)
+"""Shown under a file whose path follows no vendor's rules."""
+
+
+def register(commands: Any) -> None:
+    ingest = commands.add_parser("ingest", help="ingest Bronze files or folders")
+    ingest.add_argument(
+        "paths", nargs="+", metavar="PATH", help="files or folders under ROOT/bronze"
+    )
+    ingest.add_argument("--vendor", help="vendor, if the path does not say")
+    ingest.add_argument("--data-type", help="data type, if the path does not say")
+    ingest.add_argument("--force", action="store_true", help="re-ingest successful files")
+    ingest.add_argument("--dry-run", action="store_true", help="run everything, write nothing")
+    ingest.add_argument(
+        "--allow-duplicates",
+        action="store_true",
+        help="ingest a file even when the same bytes are live under another path",
+    )
+    ingest.add_argument("--json", action="store_true", help="one JSON object per file")
+    add_root(ingest)
+    ingest.set_defaults(run=run, lake="create")
+
+
+def _failed_row(path: Path, exc: BaseException, bronze_root: Path) -> dict[str, Any]:
+    """A result row (the IngestionResult fields) for a file that could not be ingested:
+    its metadata could not be built (a bad path, a file name naming an unknown data type,
+    an unreadable file). The reason is the error's own (``bad_path`` for an OS error); the
+    path is relative to the bronze root when the file lies under it."""
+    reason: FileReason = exc.reason if isinstance(exc, PointlineError) else "bad_path"
+    row = IngestionResult(
+        status="failed",
+        file_id=0,
+        bronze_path=_shown_path(path, bronze_root),
+        table_name="unknown",
+        status_reason=reason,
+        error_message=str(exc),
+    ).to_dict()
+    row.update(file_id=None, table_name=None, hint=None)
+    return row
+
+
+def _shown_path(path: Path, bronze_root: Path) -> str:
+    """``path`` relative to the bronze root (POSIX) if it lies under it, else as given."""
+    try:
+        return path.resolve().relative_to(bronze_root.resolve()).as_posix()
+    except (OSError, ValueError):
+        return str(path)
+
+
+def _not_ingested(exc: BaseException, reason: str, *, hint: bool) -> str:
+    """One line for a file whose metadata could not be built (nothing of it was read or
+    recorded): why, then the CLI's way around a path that says nothing."""
+    message = exc.message if isinstance(exc, PointlineError) and exc.file else str(exc)
+    text = f"failed, not ingested ({reason}): {message}"
+    return f"{text}\n    hint: {PATH_HINT}" if hint else text
+
+
+def hint(row: dict[str, Any]) -> str | None:
+    """The likely fix when most of a file's rows went aside for one reason."""
+    reasons: dict[str, int] = row.get("quarantine_reasons") or {}
+    total = row.get("rows_total") or 0
+    for reason, rows in reasons.items():
+        if total and rows * 2 > total and reason in ROW_REASON_FIXES:
+            return ROW_REASON_FIXES[reason]  # type: ignore[index]
+    return None
+
+
+def describe(row: dict[str, Any]) -> str:
+    """One file's outcome; a skipped file in one line, with why it was skipped."""
+    if row.get("skipped"):
+        reason = row.get("status_reason")
+        if reason is None or row.get("status") == "success":
+            return "skipped (already ingested)"
+        why = row.get("error_message") or FILE_REASONS.get(reason, "").removeprefix("skipped: ")
+        return f"skipped ({reason}: {why})" if why else f"skipped ({reason})"
+    verb = "would be " if row.get("dry_run") else ""
+    text = (
+        f"{row['status']}: {row['rows_total']} rows, {row['rows_written']} {verb}written, "
+        f"{row['rows_quarantined']} {verb}quarantined"
+    )
+    reasons = row.get("quarantine_reasons") or {}
+    if reasons:
+        text += " (" + ", ".join(f"{reason} {n}" for reason, n in reasons.items()) + ")"
+    if row.get("dry_run"):
+        text += " (dry run: nothing written)"
+    if row.get("error_message"):
+        text += f"\n    {row['status_reason']}: {row['error_message']}"
+    fix = hint(row)
+    if fix:
+        text += f"\n    hint: {fix}"
+    return text
+
+
+class _FileProgress:
+    """``ingest_file``'s progress callback for one file of the run: the run's bytes and
+    rows so far move the bar."""
+
+    def __init__(self, bar: Progress, start: int, rows: int, size: int, label: str) -> None:
+        self._bar, self._start, self._rows, self._size = bar, start, rows, size
+        self._label = label
+
+    def __call__(self, rows: int, done: int) -> None:
+        extra = f"{self._rows + rows:,} rows, file {self._label}"
+        self._bar.set(self._start + min(done, self._size), extra)
+
+
+def _outside(lake: Lake, paths: list[str]) -> list[str]:
+    """The given paths that do not lie under ``ROOT/bronze`` (symlinks resolved)."""
+    root = lake.bronze_root.resolve()
+    return [p for p in paths if not Path(p).resolve().is_relative_to(root)]
+
+
+def run(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        msg = f"no such file or folder: {', '.join(missing)}"
+        raise FileNotFoundError(msg)
+    outside = _outside(lake, args.paths)
+    if outside:
+        msg = (
+            f"{', '.join(outside)} {'is' if len(outside) == 1 else 'are'} not under the lake's "
+            f"Bronze folder {lake.bronze_root}: Pointline ingests only files under "
+            f"ROOT/bronze/<vendor>/ (copy or move them there, or give --root the lake "
+            f"whose bronze/ holds them)"
+        )
+        raise FileNotFoundError(msg)
+    given = {Path(p).resolve() for p in args.paths if Path(p).is_file()}
+    files = list(walk_bronze(args.paths))
+    if not files:
+        out.write(f"no files under {', '.join(args.paths)}\n")
+        return EXIT_OK
+    worst = EXIT_OK
+    counts: dict[str, int] = {}
+    reasons: dict[str, int] = {}
+    total_bytes = sum(f.stat().st_size for f in files)
+    rows_before = bytes_before = 0
+    with Progress(
+        total=total_bytes, unit="B", label="ingest", enabled=None if not args.json else False
+    ) as bar:
+        for number, path in enumerate(files, 1):
+            size = path.stat().st_size
+            shown = _shown_path(path, lake.bronze_root)
+
+            moved = _FileProgress(bar, bytes_before, rows_before, size, f"{number}/{len(files)}")
+
+            try:
+                meta = BronzeFileMetadata.from_path(
+                    path,
+                    bronze_root=lake.bronze_root,
+                    vendor=args.vendor,
+                    data_type=args.data_type,
+                    vendors=lake.vendors,
+                )
+                row = ingest_file(
+                    meta,
+                    lake=lake,
+                    force=args.force,
+                    dry_run=args.dry_run,
+                    allow_duplicates=args.allow_duplicates,
+                    progress=moved,
+                ).to_dict()
+                row["hint"] = hint(row)
+                text = describe(row)
+            except (PointlineError, OSError) as exc:
+                unrecognised = isinstance(exc, (BadPathError, UnknownVendorError))
+                row = _failed_row(path, exc, lake.bronze_root)
+                if unrecognised and path.resolve() not in given and not args.vendor:
+                    # A file in a folder that no vendor's rules read (a README.txt):
+                    # reported and skipped, not a failure of the run.
+                    row.update(status="skipped", skipped=True)
+                    why = exc.message if isinstance(exc, PointlineError) else str(exc)
+                    text = f"skipped, not a Bronze file Pointline recognises: {why}"
+                else:
+                    text = _not_ingested(exc, row["status_reason"], hint=unrecognised)
+            rows_before += row.get("rows_total") or 0
+            bytes_before += size
+            bar.set(bytes_before)
+            if row["status"] in BAD_STATUSES:
+                worst = EXIT_BAD_FILES
+            key = "skipped" if row["skipped"] else str(row["status"])
+            counts[key] = counts.get(key, 0) + 1
+            for reason, n in (row.get("quarantine_reasons") or {}).items():
+                reasons[reason] = reasons.get(reason, 0) + n
+            if args.json:
+                print_json(row, out)
+                out.flush()
+            else:
+                bar.write(out, f"{shown}: {text}\n")
+    if not args.json:
+        summary = ", ".join(f"{n} {key}" for key, n in sorted(counts.items()))
+        out.write(f"{count(len(files), 'file')}: {summary}\n")
+        if reasons:
+            by_reason = ", ".join(
+                f"{reason} {n}" for reason, n in sorted(reasons.items(), key=lambda i: -i[1])
+            )
+            out.write(
+                f"quarantined rows by reason: {by_reason} (`pointline quarantine` lists them)\n"
+            )
+    return worst

@@ -1,0 +1,107 @@
+"""Commands that look after a lake: ``repair``, ``verify``, ``exchange add | list`` and
+``demo``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, TextIO
+
+from pointline.cli.common import EXIT_BAD_FILES, EXIT_OK, add_root
+from pointline.lake import Lake
+
+__all__ = ["register"]
+
+
+def register(commands: Any) -> None:
+    repair = commands.add_parser(
+        "repair", help="finish what crashed writers left (pending files, staging, locks)"
+    )
+    add_root(repair)
+    repair.set_defaults(run=run_repair, lake="require")
+    verify = commands.add_parser(
+        "verify", help="re-check every live file against its Bronze file, the disk and dim_symbol"
+    )
+    add_root(verify)
+    verify.set_defaults(run=run_verify, lake="require")
+    demo = commands.add_parser("demo", help="generate Bronze, ingest it, show what landed")
+    add_root(demo)
+    demo.set_defaults(run=run_demo_command, lake="none")
+    exchange = commands.add_parser("exchange", help="exchange time zones stored in the lake")
+    add_root(exchange)
+    ex_actions = exchange.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = ex_actions.add_parser(
+        "add", help="register an exchange's time zone (and session roll) in the lake"
+    )
+    add.add_argument("name", metavar="NAME", help="exchange id as the vendor writes it")
+    add.add_argument("--timezone", required=True, help="IANA zone, e.g. America/Chicago")
+    add.add_argument("--session-roll", help="HH:MM local time at which the next trading day starts")
+    add_root(add)
+    add.set_defaults(lake="create")
+    listing = ex_actions.add_parser("list", help="registered exchanges and where each zone is from")
+    listing.add_argument("--all", action="store_true", help="also the built-in registry")
+    add_root(listing)
+    listing.set_defaults(lake="optional")
+    exchange.set_defaults(run=run_exchange)
+
+
+def run_repair(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
+    from pointline.recovery import repair  # noqa: PLC0415
+
+    results = repair(lake)
+    for result in results:
+        out.write(f"re-ingested {result.bronze_path}: {result.status}\n")
+    busy = [e for e in lake.manifest().entries().values() if e.status == "pending"]
+    for entry in busy:
+        out.write(f"still pending (a live writer holds it): {entry.bronze_path}\n")
+    state = "some files are still being written" if busy else "the lake is consistent"
+    out.write(f"repair: {len(results)} crashed file(s) re-ingested; {state}\n")
+    bad = any(r.status in {"failed", "quarantined"} for r in results)
+    return EXIT_BAD_FILES if bad else EXIT_OK
+
+
+def run_verify(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
+    from pointline.recovery import verify  # noqa: PLC0415
+
+    problems = verify(lake)
+    for problem in problems:
+        out.write(f"{problem}\n")
+    live = sum(e.status in {"success", "quarantined"} for e in lake.manifest().entries().values())
+    out.write(f"verify: {live} live file(s) checked, {len(problems)} problem(s)\n")
+    return EXIT_BAD_FILES if problems else EXIT_OK
+
+
+def run_demo_command(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
+    from pointline.demo import run_demo  # noqa: PLC0415
+
+    return run_demo(lake, out=out)
+
+
+def run_exchange(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
+    from pointline.exchange_store import format_session_roll, parse_session_roll  # noqa: PLC0415
+    from pointline.exchanges import DEFAULT_EXCHANGES, Exchange  # noqa: PLC0415
+
+    store = lake.exchange_store()
+    if args.action == "add":
+        wanted = Exchange(
+            name=args.name,
+            timezone=args.timezone,
+            session_roll=parse_session_roll(args.session_roll),
+        )
+        wrote = store.register(wanted)
+        roll = format_session_roll(wanted.session_roll)
+        what = f"{wanted.name}: {wanted.timezone}" + (f", session roll {roll}" if roll else "")
+        out.write(f"{'registered' if wrote else 'already registered'} {what}\n")
+        return EXIT_OK
+    stored = store.registrations()
+    names = sorted(set(stored) | (set(DEFAULT_EXCHANGES) if args.all else set()))
+    for name in names:
+        if name in stored:
+            reg = stored[name]
+            venue, source = reg.exchange, reg.source
+        else:
+            venue, source = DEFAULT_EXCHANGES.get(name), "built-in"  # type: ignore[assignment]
+        roll = format_session_roll(venue.session_roll) or "-"
+        out.write(f"{name:<28} {venue.timezone:<22} {roll:<6} {source}\n")
+    if not names:
+        out.write("no exchanges registered in this lake (built-ins: --all)\n")
+    return EXIT_OK
