@@ -190,6 +190,7 @@ def bootstrap_dim_symbol(
     lake: Lake | str | Path,
     *,
     on_skip: Callable[[str, PointlineError], None] | None = None,
+    on_file: Callable[[str, int], None] | None = None,
 ) -> BootstrapResult:
     """Give every (exchange, symbol) found in the lake's Bronze files that dim_symbol does
     not know yet one window valid from 0 to the open end. Returns the symbols added and the
@@ -204,7 +205,8 @@ def bootstrap_dim_symbol(
     rules, a data type its vendor does not ship) is skipped, not fatal:
     ingesting it fails on its own with the same error. Each is in ``.skipped`` with its
     path (relative to the bronze root) and reason; ``on_skip``, if given, is also called
-    with the path and the error. Hidden files (:func:`pointline.bronze.is_hidden`) are not
+    with the path and the error; ``on_file``, before each Bronze file, with its path and
+    size in bytes (for progress). Hidden files (:func:`pointline.bronze.is_hidden`) are not
     Bronze files and are not reported.
     """
     the_lake = Lake.at(lake)
@@ -223,6 +225,8 @@ def bootstrap_dim_symbol(
     for path in walk_bronze([root] if root.is_dir() else []):
         relative = path.relative_to(root).as_posix()
         stat = path.stat()
+        if on_file is not None:
+            on_file(relative, stat.st_size)
         stamp = (stat.st_size, stat.st_mtime_ns // 1000)
         known = seen.get(relative)
         if known is not None and known[0] == stamp:

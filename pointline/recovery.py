@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -32,27 +32,50 @@ from pointline.lake import Lake
 from pointline.manifest import ManifestEntry
 from pointline.refresh import disagreements
 
-__all__ = ["repair", "verify"]
+__all__ = ["damaged", "repair", "verify"]
 
 
-def repair(lake: Lake | str | Path) -> list[IngestionResult]:
-    """Finish what crashed writers left: every ``pending`` file is cleaned up and ingested
-    again from its Bronze file (``failed`` with ``bronze_changed`` if that file is gone or
-    has new content); interrupted publishes are rolled forward, and staging folders and
-    locks of files nobody is writing are removed.
-    Returns the result of every file it ingested again."""
+def repair(
+    lake: Lake | str | Path,
+    *,
+    on_file: Callable[[ManifestEntry], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[IngestionResult]:
+    """Finish what crashed writers left, and re-derive what disappeared: every ``pending``
+    file is cleaned up and ingested again from its Bronze file (``failed`` with
+    ``bronze_changed`` if that file is gone or has new content); a live file whose owned
+    Silver or validation-log files are missing, or that has files under ``silver/`` the
+    manifest does not list, is re-ingested (forced, so its status stays readable; skipped
+    when its Bronze file changed: ``verify`` keeps reporting it); interrupted publishes are
+    rolled forward, and staging folders and locks of files nobody is writing are removed.
+    ``on_file`` is called before each file it ingests again, ``progress`` as in
+    :func:`~pointline.ingest.ingest_file`. Returns the result of every file it ingested
+    again."""
     the_lake = Lake.at(lake)
+    finish_publishes(the_lake)
     results = []
     for entry in the_lake.manifest().entries().values():
+        if entry.status in {"success", "quarantined"} and damaged(the_lake, entry):
+            try:
+                meta = _meta_of(the_lake, entry)
+            except PointlineError:
+                continue
+            if meta.sha256 == entry.file_hash:
+                if on_file is not None:
+                    on_file(entry)
+                results.append(ingest_file(meta, lake=the_lake, force=True, progress=progress))
+            continue
         if entry.status != "pending":
             continue
+        if on_file is not None:
+            on_file(entry)
         try:
             meta = _meta_of(the_lake, entry)
             same = meta.sha256 == entry.file_hash
         except PointlineError:
             same = False
         if same:
-            results.append(ingest_file(meta, lake=the_lake))
+            results.append(ingest_file(meta, lake=the_lake, progress=progress))
             continue
         with the_lake.file_lock(entry.file_id) as held:
             if held:
@@ -63,6 +86,14 @@ def repair(lake: Lake | str | Path) -> list[IngestionResult]:
             pass  # taking it breaks a dead writer's lock; a live writer's is kept
     finish_publishes(the_lake)
     return results
+
+
+def damaged(lake: Lake, entry: ManifestEntry) -> bool:
+    """Whether a live file's owned files are missing or other files of it are visible."""
+    owned = set(owned_files(entry))
+    if any(not (lake.root / f).is_file() for f in owned):
+        return True
+    return bool(set(lake.visible_files(entry.file_id)) - owned)
 
 
 def _meta_of(lake: Lake, entry: ManifestEntry) -> BronzeFileMetadata:
@@ -93,7 +124,12 @@ def _fail_changed(lake: Lake, entry: ManifestEntry) -> None:
     lake.delete(owned_files(entry))
 
 
-def verify(lake: Lake | str | Path, *, sample: int = 200) -> list[str]:
+def verify(
+    lake: Lake | str | Path,
+    *,
+    sample: int = 200,
+    on_file: Callable[[ManifestEntry], None] | None = None,
+) -> list[str]:
     """Check every live file against its Bronze file; returns the problems found, each
     naming the Bronze file.
 
@@ -109,6 +145,8 @@ def verify(lake: Lake | str | Path, *, sample: int = 200) -> list[str]:
     problems: list[str] = []
     for entry in the_lake.manifest().entries().values():
         if entry.status in {"success", "quarantined"}:
+            if on_file is not None:
+                on_file(entry)
             problems.extend(
                 f"{entry.bronze_path}: {p}" for p in _verify_one(the_lake, entry, sample)
             )

@@ -45,9 +45,7 @@ class Drained:
         return sum(summary.rows for summary in self.sides.values())
 
 
-def drain(
-    chain: Chain, sink: Sink, *, on_batch: Callable[[int], None] | None = None
-) -> Drained:
+def drain(chain: Chain, sink: Sink, *, on_batch: Callable[[int], None] | None = None) -> Drained:
     """Run ``chain`` (which must start with a source) into ``sink`` and close every sink.
 
     ``on_batch``, if given, is called after each batch the main sink takes, with the rows

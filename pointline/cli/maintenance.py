@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from pointline.cli.common import EXIT_BAD_FILES, EXIT_OK, add_root
+from pointline.cli.common import EXIT_BAD_FILES, EXIT_OK, add_root, count
+from pointline.cli.progress import Progress
 from pointline.lake import Lake
 
 __all__ = ["register"]
@@ -45,28 +46,54 @@ def register(commands: Any) -> None:
 
 
 def run_repair(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
-    from pointline.recovery import repair  # noqa: PLC0415
+    from pointline.recovery import damaged, repair  # noqa: PLC0415
+    from pointline.refresh import disagreements  # noqa: PLC0415
 
-    results = repair(lake)
+    with Progress(total=None, unit="file", label="repair") as bar:
+        results = repair(lake, on_file=lambda entry: bar.advance(1, entry.bronze_path))
     for result in results:
         out.write(f"re-ingested {result.bronze_path}: {result.status}\n")
-    busy = [e for e in lake.manifest().entries().values() if e.status == "pending"]
-    for entry in busy:
-        out.write(f"still pending (a live writer holds it): {entry.bronze_path}\n")
-    state = "some files are still being written" if busy else "the lake is consistent"
-    out.write(f"repair: {len(results)} crashed file(s) re-ingested; {state}\n")
-    bad = any(r.status in {"failed", "quarantined"} for r in results)
+    entries = lake.manifest().entries().values()
+    left = [
+        f"{entry.bronze_path}: still pending (a live writer holds it)"
+        for entry in entries
+        if entry.status == "pending"
+    ]
+    left.extend(
+        f"{entry.bronze_path}: Silver files are missing and its Bronze file is gone or "
+        "changed: ingest the Bronze file again"
+        for entry in entries
+        if entry.status in {"success", "quarantined"} and damaged(lake, entry)
+    )
+    stale = disagreements(lake).stale
+    if stale:
+        left.append(
+            f"{count(len(stale), 'file')} disagree with dim_symbol: run `pointline refresh`"
+        )
+    out.writelines(f"left: {line}\n" for line in left)
+    state = "; see what is left above" if left else "; `pointline verify` should be clean"
+    out.write(f"repair: {count(len(results), 'file')} re-ingested{state}\n")
+    bad = any(r.status in {"failed", "quarantined"} for r in results) or bool(left)
     return EXIT_BAD_FILES if bad else EXIT_OK
 
 
 def run_verify(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
     from pointline.recovery import verify  # noqa: PLC0415
 
-    problems = verify(lake)
+    live = sum(e.status in {"success", "quarantined"} for e in lake.manifest().entries().values())
+    with Progress(total=live, unit="file", label="verify") as bar:
+        problems = verify(lake, on_file=lambda entry: bar.advance(1, entry.bronze_path[-40:]))
     for problem in problems:
         out.write(f"{problem}\n")
-    live = sum(e.status in {"success", "quarantined"} for e in lake.manifest().entries().values())
-    out.write(f"verify: {live} live file(s) checked, {len(problems)} problem(s)\n")
+    hint = (
+        " (`pointline repair` re-derives missing files, `pointline refresh` files that "
+        "disagree with dim_symbol)"
+        if problems
+        else ""
+    )
+    out.write(
+        f"verify: {count(live, 'live file')} checked, {count(len(problems), 'problem')}{hint}\n"
+    )
     return EXIT_BAD_FILES if problems else EXIT_OK
 
 
@@ -92,8 +119,9 @@ def run_exchange(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
         what = f"{wanted.name}: {wanted.timezone}" + (f", session roll {roll}" if roll else "")
         out.write(f"{'registered' if wrote else 'already registered'} {what}\n")
         return EXIT_OK
-    stored = store.registrations()
-    names = sorted(set(stored) | (set(DEFAULT_EXCHANGES) if args.all else set()))
+    stored = store.registrations() if lake.exists() else {}
+    every = args.all or not lake.exists()  # no lake: the built-ins are all there is
+    names = sorted(set(stored) | (set(DEFAULT_EXCHANGES) if every else set()))
     for name in names:
         if name in stored:
             reg = stored[name]

@@ -23,6 +23,7 @@ from pointline.cli.common import (
     print_json,
 )
 from pointline.cli.ingest import describe
+from pointline.cli.progress import Progress
 from pointline.lake import Lake
 
 __all__ = ["register"]
@@ -213,7 +214,8 @@ def run_dim_symbol(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
             out=out,
         )
         return EXIT_OK
-    result = bootstrap_dim_symbol(lake)
+    with Progress(total=None, unit="file", label="bootstrap") as bar:
+        result = bootstrap_dim_symbol(lake, on_file=lambda path, size: bar.advance(1, path[-40:]))
     for skipped in result.skipped:
         out.write(f"skipped {skipped}\n")
     text = (
