@@ -22,8 +22,17 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict pointline operators
 
+# The demo needs only the runtime dependencies (pyarrow, numpy, tzdata, tqdm), not the
+# dev extras; a venv that already has them (make test) is reused as it is.
+DEMO_STAMP := $(VENV)/.demo-stamp
+
+$(DEMO_STAMP): pyproject.toml
+	test -f $(STAMP) || $(PYTHON) -m venv $(VENV)
+	test -f $(STAMP) || $(BIN)/python -m pip install --quiet -e .
+	touch $(DEMO_STAMP)
+
 ## demo: generate a small Bronze set, ingest it into ./demo-lake, show what landed
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	rm -rf demo-lake
 	$(BIN)/pointline --root demo-lake demo
 

@@ -4,6 +4,8 @@ one summary line itself when done."""
 
 from __future__ import annotations
 
+import io
+import os
 import sys
 from types import TracebackType
 from typing import TextIO
@@ -28,6 +30,10 @@ class Progress:
     ) -> None:
         shown = sys.stderr.isatty() if enabled is None else enabled
         self.done = 0
+        try:  # a terminal that reports no size (a bare pty) gets a fixed width
+            sized = os.get_terminal_size(sys.stderr.fileno()).columns > 0
+        except (OSError, ValueError, io.UnsupportedOperation):
+            sized = False
         self._bar = tqdm(
             total=total,
             unit=unit,
@@ -36,7 +42,8 @@ class Progress:
             unit_divisor=1024 if unit == "B" else 1000,
             file=sys.stderr,
             disable=not shown,
-            dynamic_ncols=True,
+            dynamic_ncols=sized,
+            ncols=None if sized else 100,
             mininterval=0.25,
             leave=False,
         )
