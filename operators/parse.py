@@ -81,6 +81,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
 _HEADER_CHUNK = 1 << 16
 _HEADER_LIMIT = 1 << 20
+_RATIO_PROBE = 4 << 20
 _ARROW_ROW = re.compile(r"Row #(\d+)")
 _ARROW_COLUMN = re.compile(r"column #(\d+)")
 
@@ -169,18 +170,24 @@ class _FileReader:
         self.block_size = block_size
         self.step = step
         self._raw: pa.NativeFile | None = None
+        self._ratio = 1.0
         self._done = 0
+        self._blocks = 0
 
     def position(self) -> int:
-        """Bytes of the file (compressed, for gzip) the current read has consumed; the
-        file size once it is done. Read-ahead makes it run a few blocks early."""
+        """About how many bytes of the file (compressed, for gzip) the batches handed out
+        so far came from; the file size once the read is done. The CSV reader reads ahead
+        many blocks, so the bytes it has read say little on a small file: each batch is
+        about one ``block_size`` of text, which the compression ratio of the file's first
+        MiBs turns into file bytes."""
         raw = self._raw
         if raw is None or raw.closed:
             return self._done
         try:
-            return raw.tell()
+            read_raw = raw.tell()
         except (OSError, ValueError):
             return self._done
+        return min(read_raw, int(self._blocks * self.block_size * self._ratio))
 
     def error(
         self,
@@ -205,14 +212,26 @@ class _FileReader:
     def _open(self, gzip: bool, *, track: bool = False) -> pa.NativeFile:
         try:
             raw = pa.OSFile(str(self.path), "rb")
+            stream = pa.CompressedInputStream(raw, "gzip") if gzip else raw
             if track:
-                self._raw, self._done = raw, 0
-            if gzip:
-                return pa.CompressedInputStream(raw, "gzip")
-            return raw
+                self._raw, self._done, self._blocks = raw, 0, 0
+                self._ratio = self._compression_ratio() if gzip else 1.0
+            return stream
         except OSError as exc:
             msg = f"cannot be opened: {exc}"
             raise self.error(msg) from exc
+
+    def _compression_ratio(self) -> float:
+        """File bytes per text byte over the first 4 MiB of text (for :meth:`position`)."""
+        try:
+            with (
+                pa.OSFile(str(self.path), "rb") as raw,
+                pa.CompressedInputStream(raw, "gzip") as text,
+            ):
+                size = len(text.read(_RATIO_PROBE))
+                return raw.tell() / size if size else 1.0
+        except (OSError, pa.ArrowException):
+            return 1.0  # a damaged file: the read itself reports it
 
     def _read_header(self, gzip: bool) -> tuple[list[str], int, bool] | None:
         """The header's names, its length in bytes with its line end, and whether any byte
@@ -322,6 +341,7 @@ class _FileReader:
                     break
                 except (OSError, pa.ArrowException) as exc:
                     raise self._read_error(exc, gzip=gzip, names=names, done=done) from exc
+                self._blocks += 1
                 out = self._assemble(batch, done, malformed)
                 if out.num_rows:
                     done += out.num_rows

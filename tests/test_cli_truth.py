@@ -237,7 +237,7 @@ def test_the_progress_bar_moves_during_a_multi_second_ingest(tmp_path: Path) -> 
 
     root = tmp_path / "lake"
     path = root / "bronze/tardis/binance-futures_incremental_book_L2_2024-09-29_PERPETUALS.csv.gz"
-    write_tardis_file(path, "incremental_book_L2", rows=600_000)
+    write_tardis_file(path, "incremental_book_L2", rows=1_500_000)
     assert run("--root", str(root), "dim-symbol", "bootstrap")[0] == 0
     pid, fd = pty.fork()
     if pid == 0:  # the child: stdout and stderr are the terminal, 120 x 24 as a real one

@@ -769,7 +769,7 @@ def test_exchange_add_sets_the_zone_for_every_later_process_and_then_is_locked(
     assert (result.status, result.trading_date_min) == ("success", datetime.date(2024, 9, 30))
     listing = io.StringIO()
     assert main(["--root", str(tmp_path), "exchange", "list"], out=listing) == 0
-    assert listing.getvalue().split() == ["newex", "Asia/Tokyo", "-", "user"]
+    assert listing.getvalue().splitlines()[1].split() == ["newex", "Asia/Tokyo", "-", "user"]
     # now that it has rows, its zone and its session roll are fixed
     for extra in (["--timezone", "UTC"], ["--timezone", "Asia/Tokyo", "--session-roll", "17:00"]):
         err = io.StringIO()

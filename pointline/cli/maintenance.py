@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from pointline.cli.common import EXIT_BAD_FILES, EXIT_OK, add_root, count
+from pointline.cli.common import EXIT_BAD_FILES, EXIT_OK, add_format, add_root, count, write_rows
 from pointline.cli.progress import Progress
 from pointline.lake import Lake
 
@@ -40,6 +40,7 @@ def register(commands: Any) -> None:
     add.set_defaults(lake="create")
     listing = ex_actions.add_parser("list", help="registered exchanges and where each zone is from")
     listing.add_argument("--all", action="store_true", help="also the built-in registry")
+    add_format(listing)
     add_root(listing)
     listing.set_defaults(lake="optional")
     exchange.set_defaults(run=run_exchange)
@@ -122,14 +123,18 @@ def run_exchange(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
     stored = store.registrations() if lake.exists() else {}
     every = args.all or not lake.exists()  # no lake: the built-ins are all there is
     names = sorted(set(stored) | (set(DEFAULT_EXCHANGES) if every else set()))
+    rows = []
     for name in names:
         if name in stored:
             reg = stored[name]
             venue, source = reg.exchange, reg.source
         else:
             venue, source = DEFAULT_EXCHANGES.get(name), "built-in"  # type: ignore[assignment]
-        roll = format_session_roll(venue.session_roll) or "-"
-        out.write(f"{name:<28} {venue.timezone:<22} {roll:<6} {source}\n")
-    if not names:
+        roll = format_session_roll(venue.session_roll)
+        rows.append({"exchange": name, "timezone": venue.timezone, "session_roll": roll,
+                     "source": source})  # fmt: skip
+    if not rows and args.format == "table":
         out.write("no exchanges registered in this lake (built-ins: --all)\n")
+        return EXIT_OK
+    write_rows(rows, ("exchange", "timezone", "session_roll", "source"), args.format, out)
     return EXIT_OK

@@ -44,7 +44,7 @@ class Progress:
             disable=not shown,
             dynamic_ncols=sized,
             ncols=None if sized else 100,
-            mininterval=0.25,
+            mininterval=0.1,
             leave=False,
         )
 

@@ -16,11 +16,13 @@ from pointline.cli.common import (
     EXIT_BAD_FILES,
     EXIT_OK,
     EXIT_USAGE,
+    add_format,
     add_root,
     count,
     display_rows,
     iso_us,
     print_json,
+    write_rows,
 )
 from pointline.cli.ingest import describe
 from pointline.cli.progress import Progress
@@ -60,13 +62,13 @@ def register(commands: Any) -> None:
     add_root(boot)
     boot.set_defaults(lake="create")
     show = actions.add_parser("show", help="print the current dim_symbol")
-    show.add_argument("--json", action="store_true", help="one JSON object per row")
+    add_format(show)
     add_root(show)
     show.set_defaults(lake="require")
     history = actions.add_parser("history", help="print one symbol's windows")
     history.add_argument("exchange", metavar="EXCHANGE")
     history.add_argument("symbol", metavar="SYMBOL", help="exchange_symbol, e.g. ETH-USDT-SWAP")
-    history.add_argument("--json", action="store_true", help="one JSON object per row")
+    add_format(history)
     add_root(history)
     history.set_defaults(lake="require")
     dim.set_defaults(run=run_dim_symbol)
@@ -169,9 +171,9 @@ def run_dim_symbol(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
             if problem:
                 sys.stderr.write(f"pointline dim-symbol history: {problem}\n")
                 return EXIT_USAGE
-        if args.json:
-            for row in display_rows(dim.combine_chunks().to_batches()[0]) if dim.num_rows else ():
-                print_json(row, out)
+        if args.format != "table":
+            rows = list(display_rows(dim.combine_chunks().to_batches()[0])) if dim.num_rows else []
+            write_rows(rows, dim.column_names, args.format, out)
             return EXIT_OK
         out.write(f"dim_symbol version {version}: {count(dim.num_rows, 'window')}\n")
         out.writelines(_window_lines(dim))
