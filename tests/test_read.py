@@ -1,9 +1,13 @@
-"""The read API: live files only, partition pruning, tie-break order, filters, memory, CLI."""
+"""The read API: live files only, partition pruning, replay order (by time across symbols
+and exchanges, or symbol by symbol), time bounds, filters, memory, CLI."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import gzip
 import io
+import itertools
 import json
 import subprocess
 import sys
@@ -12,17 +16,21 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from pointline import DEFAULT_EXCHANGES, Lake, read
+from operators.silver_sink import SilverSink
+from pointline import DEFAULT_EXCHANGES, Lake, get_table_spec, read
+from pointline import reader as reader_module
 from pointline.bootstrap import bootstrap_dim_symbol
 from pointline.bronze import BronzeFileMetadata
 from pointline.cli import main
 from pointline.errors import SchemaError, UnknownExchangeError, UnknownTableError
 from pointline.ingest import ingest_file
+from pointline.reader import Order, to_timestamp_us
 from pointline.testing.tardis import DEFAULT_SYMBOLS, write_tardis_file
 
 T0 = 1_727_568_000_000_000  # 2024-09-29T00:00:00Z
@@ -58,21 +66,26 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
     return the_lake
 
 
-KEYS = ("symbol_id", "ts_local_us", "file_id", "file_seq")
+SORT_KEYS = {
+    "time": ("_ts", "exchange", "symbol_id", "file_id", "file_seq"),
+    "symbol": ("exchange", "symbol", "_ts", "symbol_id", "file_id", "file_seq"),
+}
 
 
-def reference(lake: Lake, exchange: str, **window: Any) -> pa.Table:
-    """Every live row of ``exchange`` read in full, filtered and fully sorted in memory."""
+def reference(lake: Lake, exchange: str | None, order: str = "time", **window: Any) -> pa.Table:
+    """Every live row of ``exchange`` (None: every exchange) read in full, filtered and
+    fully sorted in memory by the ``order``'s keys (docs/contracts.md section 4)."""
     tables = []
     for entry in lake.manifest().entries().values():
         if entry.status not in {"success", "quarantined"}:
             continue
         for name in entry.silver_files:
-            if f"/exchange={exchange}/" not in name:
+            if exchange is not None and f"/exchange={exchange}/" not in name:
                 continue
+            venue = name.split("exchange=")[1].split("/")[0]
             day = datetime.date.fromisoformat(name.split("trading_date=")[1].split("/")[0])
             t = pq.ParquetFile(lake.root / name).read()
-            t = t.append_column("exchange", pa.repeat(pa.scalar(exchange), t.num_rows))
+            t = t.append_column("exchange", pa.repeat(pa.scalar(venue), t.num_rows))
             t = t.append_column("trading_date", pa.repeat(pa.scalar(day), t.num_rows))
             tables.append(t)
     full = pa.concat_tables(tables, promote_options="default")
@@ -88,9 +101,8 @@ def reference(lake: Lake, exchange: str, **window: Any) -> pa.Table:
     keyed = full.append_column(
         "_ts", pc.coalesce(full.column("ts_local_us"), full.column("ts_event_us"))
     )
-    order = pc.sort_indices(keyed, sort_keys=[(name, "ascending") for name in (
-        "symbol", "_ts", "symbol_id", "file_id", "file_seq")])  # fmt: skip
-    return full.take(order)
+    sort_keys = [(name, "ascending") for name in SORT_KEYS[order]]
+    return full.take(pc.sort_indices(keyed, sort_keys=sort_keys))
 
 
 def lake_schema_names() -> list[str]:
@@ -118,14 +130,16 @@ WINDOWS = [
 CASES = [(*w, size) for w in WINDOWS for size in (777, 65_536)] + [(*WINDOWS[5], 1)]
 
 
+@pytest.mark.parametrize("order", ["time", "symbol"])
 @pytest.mark.parametrize(("exchange", "start", "end", "batch_size"), CASES)
 def test_read_equals_full_sort(
-    lake: Lake, exchange: str, start: int | None, end: int | None, batch_size: int
-) -> None:
+    lake: Lake, exchange: str, start: int | None, end: int | None, *, batch_size: int,
+    order: Order,
+) -> None:  # fmt: skip
     reader = read(lake, "trades", exchange=exchange, start_us=start, end_us=end,
-                  batch_size=batch_size)  # fmt: skip
+                  batch_size=batch_size, order=order)  # fmt: skip
     got = reader.read_all()
-    want = reference(lake, exchange, start_us=start, end_us=end)
+    want = reference(lake, exchange, order, start_us=start, end_us=end)
     assert want.num_rows > 0
     assert got.schema.names == list(lake_schema_names())
     assert got.num_rows == want.num_rows
@@ -149,6 +163,7 @@ def test_symbols_filter_and_columns_subset(lake: Lake) -> None:
                columns=["price", "symbol", "trading_date"]).read_all()  # fmt: skip
     want = reference(lake, "binance-futures", symbols=["ETHUSDT"])
     assert got.schema.names == ["price", "symbol", "trading_date"]
+    assert got.column("price").type == pa.decimal128(38, 18)
     assert got.num_rows == want.num_rows > 0
     assert set(got.column("symbol").to_pylist()) == {"ETHUSDT"}
     assert rows(got, got.schema.names) == rows(want, got.schema.names)
@@ -163,6 +178,10 @@ def test_clear_errors(lake: Lake) -> None:
         read(lake, "trades", exchange="nowhere")
     with pytest.raises(SchemaError, match="unknown columns"):
         read(lake, "trades", exchange="binance-futures", columns=["price", "bogus"])
+    with pytest.raises(SchemaError, match="order must be one of"):
+        read(lake, "trades", order="random")  # type: ignore[arg-type]
+    with pytest.raises(SchemaError, match="batch_size"):
+        read(lake, "trades", batch_size=0)
 
 
 def test_superseded_and_failed_files_are_never_read(tmp_path: Path) -> None:
@@ -193,7 +212,8 @@ MEMORY_SCRIPT = textwrap.dedent(
     lake = Lake(sys.argv[1])
     pool = pa.default_memory_pool()
     rows = nbytes = 0
-    for batch in read(lake, "trades", exchange="binance-futures", batch_size=8192):
+    for batch in read(lake, "trades", exchange="binance-futures", batch_size=8192,
+                      order=sys.argv[2]):
         rows += batch.num_rows
         nbytes += batch.nbytes
     print(json.dumps({"rows": rows, "nbytes": nbytes, "peak": pool.max_memory()}))
@@ -201,21 +221,44 @@ MEMORY_SCRIPT = textwrap.dedent(
 )
 
 
-def test_memory_stays_bounded(tmp_path: Path) -> None:
-    symbols = ["BTCUSDT", "ETHUSDT"]
-    the_lake = Lake(tmp_path)
-    for day in range(10):  # ten days, one file per symbol and day: 1M rows
-        for symbol in symbols:
-            spec = [s for s in DEFAULT_SYMBOLS if s.symbol == symbol]
-            date = (datetime.date(2024, 9, 29) + datetime.timedelta(days=day)).isoformat()
-            path = bronze(tmp_path, "binance-futures", f"{symbol}-{day}", date)
+def memory_lake(root: Path, *, mixed: bool) -> Path:
+    """Ten days of 1M trades rows: two files a day, overlapping in time (an hour after
+    midnight for ~14 hours); one symbol per file, or (``mixed``) both symbols in each."""
+    the_lake = Lake(root)
+    for day in range(10):
+        date = (datetime.date(2024, 9, 29) + datetime.timedelta(days=day)).isoformat()
+        for i, symbol in enumerate(["BTCUSDT", "ETHUSDT"]):
+            spec = [s for s in DEFAULT_SYMBOLS if mixed or s.symbol == symbol]
+            path = bronze(root, "binance-futures", f"{symbol}-{day}", date)
             write_tardis_file(path, "trades",
-                              rows=50_000, seed=day, symbols=spec,
+                              rows=50_000, seed=day * 2 + i if mixed else day, symbols=spec,
                               start_us=T0 + day * 86_400_000_000 + 3_600_000_000,
                               mean_gap_us=1_000_000)  # fmt: skip
     ingest_all(the_lake)
+    return root
+
+
+@pytest.fixture(scope="module")
+def one_symbol_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return memory_lake(tmp_path_factory.mktemp("memory-one"), mixed=False)
+
+
+@pytest.fixture(scope="module")
+def mixed_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return memory_lake(tmp_path_factory.mktemp("memory-mixed"), mixed=True)
+
+
+@pytest.mark.parametrize(
+    ("layout", "order"),
+    [("one_symbol_files", "symbol"), ("one_symbol_files", "time"), ("mixed_files", "time"),
+     ("mixed_files", "symbol")],
+)  # fmt: skip
+def test_memory_stays_bounded(request: pytest.FixtureRequest, layout: str, order: str) -> None:
+    """The Arrow pool's peak stays far below the bytes read: in time order the two files of
+    a day are open together (one row group each) and interleave row by row."""
+    root = request.getfixturevalue(layout)
     result = subprocess.run(
-        [sys.executable, "-c", MEMORY_SCRIPT, str(tmp_path)],
+        [sys.executable, "-c", MEMORY_SCRIPT, str(root), order],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     stats = json.loads(result.stdout)
@@ -286,15 +329,20 @@ def test_cli_read_errors(small: Path) -> None:
                "--format", "parquet")[0] == 1  # fmt: skip
 
 
-def test_out_of_order_arrival_is_sorted_and_in_order_files_stream(tmp_path: Path) -> None:
+@pytest.mark.parametrize("order", ["time", "symbol"])
+@pytest.mark.parametrize("batch_size", [1, 333])
+def test_out_of_order_arrival_is_sorted_and_in_order_files_stream(
+    tmp_path: Path, order: Order, batch_size: int
+) -> None:
     """A file whose local_timestamp goes back (not Tardis's promise, but possible) takes
     the load-and-sort path; the in-order files stream; the merged result is the same as a
-    full sort either way."""
+    full sort either way (equal times across symbols inside the odd file included)."""
     the_lake = Lake(tmp_path)
     write_tardis_file(bronze(tmp_path, "binance-futures", "ok"), "trades", rows=2000, seed=3)
     lines = ["exchange,symbol,timestamp,local_timestamp,id,side,price,amount"]
-    for i, local in enumerate([T0 + 900, T0 + 100, T0 + 500, T0 + 100, T0 + 50]):
-        lines.append(f"binance-futures,BTCUSDT,{local - 10},{local},{i},buy,65000.{i},1")
+    for i, local in enumerate([T0 + 900, T0 + 100, T0 + 500, T0 + 100, T0 + 50, T0 + 100]):
+        symbol = ("BTCUSDT", "ETHUSDT")[i % 2 if i < 5 else 0]
+        lines.append(f"binance-futures,{symbol},{local - 10},{local},{i},buy,65000.{i},1")
     odd = bronze(tmp_path, "binance-futures", "odd")
     odd.parent.mkdir(parents=True, exist_ok=True)
     odd.with_suffix("").write_text("\n".join(lines) + "\n")
@@ -302,7 +350,237 @@ def test_out_of_order_arrival_is_sorted_and_in_order_files_stream(tmp_path: Path
     ingest_all(the_lake)
     meta = BronzeFileMetadata.from_path(odd.with_name("odd.csv"), bronze_root=the_lake.bronze_root)
     assert ingest_file(meta, lake=the_lake).status == "success"
-    got = read(the_lake, "trades", exchange="binance-futures", batch_size=333).read_all()
-    want = reference(the_lake, "binance-futures")
+    got = read(the_lake, "trades", exchange="binance-futures", batch_size=batch_size,
+               order=order).read_all()  # fmt: skip
+    want = reference(the_lake, "binance-futures", order)
     columns = lake_schema_names()
     assert rows(got, columns) == rows(want, columns)
+
+
+# -- time order: equal times across symbols, files, row groups and exchanges -------------
+
+ROW_GROUP = 7
+TINY_T0 = T0 + 60_000_000  # a minute after midnight: no row falls on the day before
+
+
+def write_ties(path: Path) -> Path:
+    """A hand-made trades file: runs of rows sharing one local_timestamp, three symbols
+    alternating, each run longer than several 7-row row groups."""
+    lines = ["exchange,symbol,timestamp,local_timestamp,id,side,price,amount"]
+    symbols = [s.symbol for s in DEFAULT_SYMBOLS]
+    n = 0
+    for run, length in enumerate([23, 1, 2, 30, 5]):
+        for k in range(length):
+            local = TINY_T0 + 1_000 + run
+            symbol = symbols[(k * 2 + run) % 3]
+            lines.append(f"binance-futures,{symbol},{local - 7},{local},{n},sell,1.{n},2")
+            n += 1
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Lake]:
+    """Lakes whose Silver files have 7-row row groups (ingest's SilverSink default is
+    patched: the writer's constant is bound at definition time), full of equal times:
+    with a mean gap of 1 us, most rows share their local_timestamp with the previous one.
+
+    - ``one``: one file, three symbols interleaved;
+    - ``two``: two files overlapping in time (ETHUSDT in both);
+    - ``all``: those three files, the hand-made runs of equal times, and a second
+      exchange (bybit) whose file has exactly the times of ``one``'s file."""
+    lakes: dict[str, Lake] = {}
+    btc_eth, eth_doge = list(DEFAULT_SYMBOLS[:2]), list(DEFAULT_SYMBOLS[1:])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(SilverSink.__init__.__kwdefaults__, "row_group_rows", ROW_GROUP)
+        for name in ("one", "two", "all"):
+            root = tmp_path_factory.mktemp(name)
+            if name in {"one", "all"}:
+                write_tardis_file(bronze(root, "binance-futures", "one"), "trades", rows=500,
+                                  seed=1, mean_gap_us=1, start_us=TINY_T0)  # fmt: skip
+            if name in {"two", "all"}:
+                for part, seed, symbols in (("a", 2, btc_eth), ("b", 3, eth_doge)):
+                    write_tardis_file(bronze(root, "binance-futures", f"two-{part}"), "trades",
+                                      rows=300, seed=seed, mean_gap_us=1, start_us=TINY_T0,
+                                      symbols=symbols)  # fmt: skip
+            if name == "all":
+                write_ties(bronze(root, "binance-futures", "ties"))
+                write_tardis_file(bronze(root, "bybit", "one"), "trades", rows=500, seed=1,
+                                  mean_gap_us=1, start_us=TINY_T0, exchange="bybit")  # fmt: skip
+            lakes[name] = Lake(root)
+            ingest_all(lakes[name])
+    return lakes
+
+
+def straddles(lake: Lake) -> int:
+    """Row-group boundaries of the lake's Silver files where the next group starts at the
+    previous one's last time with a smaller symbol_id: a row the merge must not emit
+    before the one that follows it in the file."""
+    count = 0
+    for path in lake.root.glob("silver/trades/**/*.parquet"):
+        parquet = pq.ParquetFile(path)
+        assert parquet.num_row_groups > 1
+        assert parquet.metadata.row_group(0).num_rows == ROW_GROUP
+        groups = [parquet.read_row_group(g) for g in range(parquet.num_row_groups)]
+        for before, after in itertools.pairwise(groups):
+            last, first = before.slice(before.num_rows - 1).to_pylist()[0], after.to_pylist()[0]
+            same = last["ts_local_us"] == first["ts_local_us"]
+            count += same and first["symbol_id"] < last["symbol_id"]
+    return count
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 65_536])
+@pytest.mark.parametrize("name", ["one", "two", "all"])
+def test_time_order_equals_full_sort_with_equal_times(
+    tiny: dict[str, Lake], name: str, batch_size: int
+) -> None:
+    """Equal times across symbols in one file, across two files, across row groups (the
+    carry-over) and across exchanges: exactly the full sort by (time, exchange,
+    symbol_id, file_id, file_seq), in batches of at most ``batch_size`` rows."""
+    lake = tiny[name]
+    assert straddles(lake) > 0
+    batches = list(read(lake, "trades", batch_size=batch_size))
+    assert all(0 < b.num_rows <= batch_size for b in batches)
+    got = pa.Table.from_batches(batches)
+    want = reference(lake, None)
+    assert got.num_rows == want.num_rows
+    ts = pc.coalesce(want.column("ts_local_us"), want.column("ts_event_us")).to_numpy()
+    assert (np.diff(ts) == 0).mean() > 0.3  # most rows tie with the previous one
+    columns = lake_schema_names()
+    assert rows(got, columns) == rows(want, columns)
+    if name == "all":
+        assert set(got.column("exchange").to_pylist()) == {"binance-futures", "bybit"}
+
+
+@pytest.mark.parametrize("exchange", [None, "binance-futures", "bybit"])
+@pytest.mark.parametrize("order", ["time", "symbol"])
+def test_exchange_none_merges_every_exchange(
+    tiny: dict[str, Lake], exchange: str | None, order: Order
+) -> None:
+    """exchange=None: every exchange with live files (time order: merged, equal times by
+    exchange name; symbol order: one exchange after the other); one exchange: only it."""
+    lake = tiny["all"]
+    got = read(lake, "trades", exchange=exchange, order=order, batch_size=50).read_all()
+    want = reference(lake, exchange, order)
+    columns = lake_schema_names()
+    assert rows(got, columns) == rows(want, columns)
+
+
+@pytest.mark.parametrize("order", ["time", "symbol"])
+def test_time_order_with_window_symbols_and_columns(tiny: dict[str, Lake], order: Order) -> None:
+    lake = tiny["all"]
+    start, end = TINY_T0 + 100, TINY_T0 + 1_003
+    got = read(lake, "trades", start=start, end=end, symbols=["ETHUSDT", "DOGEUSDT"],
+               columns=["file_seq", "symbol", "exchange"], batch_size=7,
+               order=order).read_all()  # fmt: skip
+    want = reference(lake, None, order, start_us=start, end_us=end,
+                     symbols=["ETHUSDT", "DOGEUSDT"])  # fmt: skip
+    assert got.schema.names == ["file_seq", "symbol", "exchange"]
+    assert 0 < got.num_rows == want.num_rows
+    assert rows(got, got.schema.names) == rows(want, got.schema.names)
+
+
+def test_time_order_needs_arrival_order_keys(lake: Lake, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table whose tie-break keys are not the crypto shape (CN tables, later) is refused
+    in time order rather than merged by a guess; the symbol order is unchanged."""
+    spec = get_table_spec("trades")
+    cn_like = dataclasses.replace(
+        spec, tie_break_keys=("exchange", "symbol_id", "trading_date", "file_id", "file_seq")
+    )
+    monkeypatch.setattr(reader_module, "get_table_spec", lambda name: cn_like)
+    with pytest.raises(SchemaError, match="order='time' needs tie-break keys"):
+        read(lake, "trades", exchange="binance-futures")
+    assert read(lake, "trades", exchange="binance-futures", order="symbol").read_all().num_rows
+
+
+# -- time bounds ---------------------------------------------------------------------------
+
+TOKYO = datetime.timezone(datetime.timedelta(hours=9))
+START = T0 - 1_000_000  # 2024-09-28T23:59:59Z
+SAME_START: list[Any] = [
+    START,
+    np.int64(START),
+    str(START),
+    "2024-09-28T23:59:59Z",
+    "2024-09-28T23:59:59+00:00",
+    "2024-09-28T23:59:59",
+    " 2024-09-29T08:59:59+09:00 ",
+    datetime.datetime(2024, 9, 28, 23, 59, 59),  # noqa: DTZ001 (naive = UTC)
+    datetime.datetime(2024, 9, 29, 8, 59, 59, tzinfo=TOKYO),
+]
+SAME_END: list[Any] = [
+    T0,
+    "2024-09-29",
+    "2024-09-29T00:00:00Z",
+    "2024-09-29T09:00+09:00",
+    datetime.date(2024, 9, 29),
+    datetime.datetime(2024, 9, 29, tzinfo=datetime.UTC),
+]
+
+
+@pytest.mark.parametrize("value", SAME_START)
+def test_start_forms_are_the_same_bound(lake: Lake, value: Any) -> None:
+    assert to_timestamp_us(value) == START
+    want = read(lake, "trades", start=START, end=T0 + 500_000).read_all()
+    assert want.num_rows > 0
+    assert want.column("ts_event_us").to_numpy().min() >= START
+    for kwargs in ({"start": value}, {"start_us": value}):
+        got = read(lake, "trades", end=T0 + 500_000, **kwargs).read_all()
+        assert got.equals(want)
+
+
+@pytest.mark.parametrize("value", SAME_END)
+def test_end_forms_are_the_same_bound(lake: Lake, value: Any) -> None:
+    assert to_timestamp_us(value) == T0
+    want = read(lake, "trades", exchange="binance-futures", start=START, end=T0).read_all()
+    assert want.num_rows > 0
+    assert want.column("ts_event_us").to_numpy().max() < T0  # end exclusive
+    got = read(lake, "trades", exchange="binance-futures", start=START, end=value).read_all()
+    assert got.equals(want)
+    got = read(lake, "trades", exchange="binance-futures", start_us=START, end_us=value)
+    assert got.read_all().equals(want)
+
+
+def test_to_timestamp_us_exact_integer_arithmetic() -> None:
+    assert to_timestamp_us("2024-09-29T00:00:00.000001Z") == T0 + 1
+    assert to_timestamp_us("2024-09-28T23:59:59.999999") == T0 - 1
+    assert to_timestamp_us(datetime.datetime(1969, 12, 31, 23, 59, 59, 999_999)) == -1  # noqa: DTZ001
+    assert to_timestamp_us(datetime.date(1970, 1, 1)) == 0
+    assert to_timestamp_us("-5") == -5
+    far = datetime.datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=datetime.UTC)
+    assert to_timestamp_us(far) == 253_402_300_799_999_999  # exact: no float on the way
+    assert to_timestamp_us("2024-09-29T09:00:00.123456+09:00") == T0 + 123_456
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        (1.5, "got 1.5 \\(float\\)"),
+        (True, "got True \\(bool\\)"),
+        (None, "got None"),
+        ([T0], "list"),
+        (Decimal(T0), "Decimal"),
+        ("yesterday", "'yesterday' is neither ISO 8601"),
+        ("", "neither ISO 8601"),
+        ("2024-13-01", "neither ISO 8601"),
+        ("1.5", "neither ISO 8601"),
+        (2**63, "outside int64"),
+    ],
+)
+def test_bad_time_bounds_raise_clear_errors(lake: Lake, value: Any, match: str) -> None:
+    with pytest.raises(SchemaError, match=match):
+        to_timestamp_us(value)
+    if value is not None:
+        with pytest.raises(ValueError, match=match):
+            read(lake, "trades", start=value)
+        with pytest.raises(SchemaError, match=match):
+            read(lake, "trades", end_us=value)
+
+
+def test_a_bound_under_both_names_is_refused(lake: Lake) -> None:
+    with pytest.raises(SchemaError, match="give start or start_us, not both"):
+        read(lake, "trades", start=T0, start_us=T0)
+    with pytest.raises(SchemaError, match="give end or end_us, not both"):
+        read(lake, "trades", end="2024-09-29", end_us=T0)
