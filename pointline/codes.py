@@ -14,6 +14,7 @@ from typing import Final, Literal, get_args
 __all__ = [
     "FILE_REASONS",
     "FILE_STATUSES",
+    "LIVE_STATUSES",
     "ROW_REASONS",
     "ROW_REASON_FIXES",
     "FileReason",
@@ -116,3 +117,6 @@ ROW_REASON_FIXES: Final[Mapping[RowReason, str]] = MappingProxyType(
     }
 )
 """The likely fix when most rows of a file went aside for one reason (the CLI says it)."""
+
+LIVE_STATUSES: Final[frozenset[FileStatus]] = frozenset({"success", "quarantined"})
+"""Statuses whose owned files are live: published, readable, checked by verify."""

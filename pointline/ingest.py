@@ -61,7 +61,7 @@ from pointline.chain import (
     Split,
     drain,
 )
-from pointline.codes import FileReason, FileStatus
+from pointline.codes import LIVE_STATUSES, FileReason, FileStatus
 from pointline.errors import PointlineError
 from pointline.faults import fault
 from pointline.lake import Lake
@@ -389,7 +389,7 @@ def _ingest(
         return IngestionResult.of_entry(duplicate, skipped=True)
     for _, _, abandoned in lake.staged(file_id):  # attempts that never committed
         shutil.rmtree(abandoned, ignore_errors=True)
-    live = previous is not None and previous.status in _LIVE
+    live = previous is not None and previous.status in LIVE_STATUSES
     if not live:  # nothing of this file is readable: pending hides nothing
         manifest.commit([_entry(meta, base, previous=previous)])
         fault("after_pending")
@@ -454,10 +454,6 @@ def _ingest(
     return result
 
 
-_LIVE: Final = frozenset({"success", "quarantined"})
-"""Statuses whose owned files are live (readable)."""
-
-
 def _live_twin(manifest: Manifest, meta: BronzeFileMetadata, file_id: int) -> ManifestEntry | None:
     """The live entry with data rows whose Bronze bytes are ``meta``'s, under another path
     (the smallest such path, if several)."""
@@ -465,7 +461,7 @@ def _live_twin(manifest: Manifest, meta: BronzeFileMetadata, file_id: int) -> Ma
         entry
         for entry in manifest.with_hash(meta.sha256)
         if entry.file_id != file_id
-        and entry.status in _LIVE
+        and entry.status in LIVE_STATUSES
         and (entry.rows_total or 0) > 0
         and (entry.vendor, entry.data_type) == (meta.vendor, meta.data_type)
     ]

@@ -18,13 +18,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pointline.codes import LIVE_STATUSES
 from pointline.lake import Lake
 from pointline.manifest import ManifestEntry
 from pointline.schemas import VALIDATION_LOG
 
 __all__ = ["QUARANTINE_COLUMNS", "QuarantineCount", "quarantine_counts", "quarantined_rows"]
 
-_LIVE: Final = frozenset({"success", "quarantined"})
 
 QUARANTINE_COLUMNS: Final = (
     "rule_name",
@@ -47,7 +47,7 @@ def _live(lake: Lake, *, table: str | None, file_id: int | None) -> list[Manifes
     entries = [
         e
         for e in lake.manifest().entries().values()
-        if e.status in _LIVE
+        if e.status in LIVE_STATUSES
         and e.quarantine_files
         and (table is None or e.table_name == table)
         and (file_id is None or e.file_id == file_id)

@@ -72,6 +72,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pointline.codes import LIVE_STATUSES
 from pointline.errors import SchemaError, UnknownExchangeError
 from pointline.exchanges import Exchange
 from pointline.ingest import finish_publishes
@@ -81,8 +82,6 @@ from pointline.schemas import TableSpec, get_table_spec
 
 __all__ = ["LIVE_STATUSES", "Order", "TimeLike", "read", "to_timestamp_us"]
 
-LIVE_STATUSES = frozenset({"success", "quarantined"})
-"""Manifest statuses whose Silver files are published and readable."""
 
 Order: TypeAlias = Literal["time", "symbol"]
 """``"time"``: one stream merged by time across symbols and exchanges; ``"symbol"``:

@@ -39,6 +39,7 @@ import pyarrow.parquet as pq
 
 from pointline import dim_symbol
 from pointline.bronze import BronzeFileMetadata
+from pointline.codes import LIVE_STATUSES
 from pointline.errors import PointlineError
 from pointline.ingest import IngestionResult, finish_publishes, ingest_file
 from pointline.kernels.pit import MISSING_COVERAGE, SymbolIndex
@@ -47,7 +48,6 @@ from pointline.manifest import ManifestEntry
 
 __all__ = ["Agreement", "Disagreement", "RefreshResult", "disagreements", "refresh"]
 
-_LIVE: Final = frozenset({"success", "quarantined"})
 _KEY_COLUMNS: Final = ["symbol", "ts_event_us", "symbol_id"]
 _LOG_COLUMNS: Final = ["rule_name", "exchange", "symbol", "ts_event_us"]
 
@@ -127,7 +127,7 @@ def disagreements(
     outdated: list[ManifestEntry] = []
     current = 0
     for entry in the_lake.manifest().entries().values():
-        if entry.status not in _LIVE:
+        if entry.status not in LIVE_STATUSES:
             continue
         if entry.dim_symbol_version == version:
             current += 1
