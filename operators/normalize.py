@@ -49,8 +49,9 @@ from pointline.arrays import numpy_mask
 from pointline.chain import Map, RowFlags
 from pointline.errors import SchemaError
 from pointline.kernels.decimal import parse_decimal
-from pointline.schemas import get_table_spec
-from pointline.vendors.protocol import Field, FileFormat, PathFacts, ReadFields
+from pointline.kernels.wall_time import parse_wall_ms
+from pointline.schemas import DECIMAL_TYPE, get_table_spec
+from pointline.vendors.protocol import TIME_KINDS, Field, FileFormat, PathFacts, ReadFields
 
 __all__ = ["MIN_TS_US", "latest_ts_us", "normalize"]
 
@@ -69,6 +70,9 @@ _INT_DIGITS: Final = 18  # any string of at most 18 decimal digits fits in int64
 _INT_TEXT: Final = r"^[+-]?[0-9]+$"
 _FLOAT_TEXT: Final = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 _OWNED_ELSEWHERE: Final = frozenset({"trading_date", "symbol_id", "file_id", "file_seq"})
+_INT32_MIN: Final = -(2**31)
+_INT32_MAX: Final = 2**31 - 1
+_LIST_TEXT: Final = r"^\[[^\[\]]*\]$"
 _TRUE_TEXT: Final = pa.scalar("true", pa.string())
 _FALSE_TEXT: Final = pa.scalar("false", pa.string())
 
@@ -155,6 +159,37 @@ def _parse_float(text: Array, present: BoolMask) -> tuple[Array, BoolMask]:
     return pc.cast(_with_validity(text, good), pa.float64()), present & ~number
 
 
+def _parse_decimal_list(
+    text: Array, present: BoolMask
+) -> tuple[Array, BoolMask, BoolMask, BoolMask]:
+    """``[a,b,...]`` text to ``list<decimal128(38, 18)>``: values (null where the cell is
+    empty or unreadable), unparseable, inexact, out of range. Blanks around the brackets
+    and the items are ignored; ``[]`` is an empty list; an empty item is unparseable."""
+    trimmed = pc.utf8_trim_whitespace(text)
+    bracketed = numpy_mask(pc.match_substring_regex(trimmed, _LIST_TEXT))
+    inner = pc.utf8_slice_codeunits(_with_validity(trimmed, bracketed), 1, -1)
+    empty = numpy_mask(pc.equal(pc.utf8_trim_whitespace(inner), pa.scalar("", pa.string())))
+    items = pc.split_pattern(pc.if_else(pa.array(empty), pa.scalar(None, pa.string()), inner), ",")
+    counts = np.asarray(pc.list_value_length(items).fill_null(0), dtype=np.int64)
+    flat = pc.utf8_trim_whitespace(pc.list_flatten(items))
+    result = parse_decimal(flat)
+    blank = ~_present(flat)
+    rows = np.repeat(np.arange(len(text)), counts)
+
+    def per_row(item_mask: BoolMask) -> BoolMask:
+        hits = np.zeros(len(text), dtype=np.bool_)
+        hits[rows[item_mask]] = True
+        return hits
+
+    unparseable = (present & ~bracketed) | per_row(result.unparseable | blank)
+    inexact = per_row(result.inexact)
+    out_of_range = per_row(result.out_of_range)
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32), pa.int32())
+    values = pa.ListArray.from_arrays(offsets, result.values.cast(DECIMAL_TYPE))
+    valid = present & bracketed & ~(unparseable | inexact | out_of_range)
+    return _with_validity(values, valid), unparseable, inexact, out_of_range
+
+
 def _read(field: Field, text: Array, flags: RowFlags) -> tuple[Array, BoolMask]:
     """Read one vendor field and flag its missing, unparseable and out-of-range rows."""
     name = field.header
@@ -173,6 +208,17 @@ def _read(field: Field, text: Array, flags: RowFlags) -> tuple[Array, BoolMask]:
         is_true = pc.equal(lowered, _TRUE_TEXT)
         known = pc.or_(is_true, pc.equal(lowered, _FALSE_TEXT))
         return pc.if_else(known, is_true, pa.scalar(None, pa.bool_())), present
+    if field.kind == "wall_ms":
+        assert field.zone is not None  # Field checks it
+        wall = parse_wall_ms(text, field.zone)
+        flags.flag(wall.unparseable, "unparseable_value", name)
+        return wall.values, present
+    if field.kind == "decimal_list":
+        values, unparseable, inexact, out_of_range = _parse_decimal_list(text, present)
+        flags.flag(unparseable, "unparseable_value", name)
+        flags.flag(inexact, "inexact_value", name)
+        flags.flag(out_of_range, "value_out_of_range", name)
+        return values, present
     if field.kind == "decimal":
         result = parse_decimal(text)
         flags.flag(result.unparseable, "unparseable_value", name)
@@ -222,6 +268,13 @@ def latest_ts_us(date: datetime.date | None) -> int:
     return (end - _EPOCH).days * _US_PER_DAY - 1
 
 
+def _to_int32(values: Array, header: str, flags: RowFlags) -> Array:
+    """int64 values narrowed to int32; values outside int32 are ``value_out_of_range``."""
+    outside = _outside(values, _INT32_MIN, _INT32_MAX)
+    flags.flag(outside, "value_out_of_range", header)
+    return pc.cast(_with_validity(values, ~outside), pa.int32())
+
+
 def _exchange_mismatch(exchange: Array, named: str) -> BoolMask:
     """True where a row's exchange is present and differs from the one the path names."""
     differs: Array = pc.not_equal(exchange, pa.scalar(named.strip().lower(), pa.string()))
@@ -244,12 +297,19 @@ def normalize(fmt: FileFormat, facts: PathFacts | None = None, *, name: str = "n
     """
     produces = _output_fields(fmt)
     path_facts = facts if facts is not None else PathFacts(data_type=fmt.data_type)
-    times = [f.header for f in fmt.fields if f.kind == "ts_us"]
+    times = [f.header for f in fmt.fields if f.kind in TIME_KINDS]
+    narrow = {
+        f.header: f.column
+        for f in fmt.fields
+        if f.column is not None and get_table_spec(fmt.table).column(f.column).dtype == pa.int32()
+    }
     latest = latest_ts_us(path_facts.date)
     named_exchange = path_facts.extras.get("exchange")
     # The vendor field behind each canonical column: a rule's column to blame, named as
     # the vendor wrote it (its text is the validation log's field_value).
     blame = {f.column: f.header for f in fmt.fields if f.column is not None}
+    for derived in fmt.derived:
+        blame.update(derived.blame)
 
     def convert(batch: pa.RecordBatch, flags: RowFlags) -> dict[str, Array]:
         # 1. Field by field, in header order: missing, unparseable, inexact, out of range.
@@ -259,6 +319,8 @@ def normalize(fmt: FileFormat, facts: PathFacts | None = None, *, name: str = "n
             values[field.header], present[field.header] = _read(
                 field, batch[raw(field.header)], flags
             )
+            if field.header in narrow:  # an int32 column: range-checked, then narrowed
+                values[field.header] = _to_int32(values[field.header], field.header, flags)
         columns: dict[str, Array] = {
             column: values[field.header]
             for field in fmt.fields

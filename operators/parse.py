@@ -52,7 +52,7 @@ import contextlib
 import csv as pycsv
 import re
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Final, Literal
 
@@ -120,18 +120,21 @@ def parse_csv(
     display_path: str | None = None,
     block_size: int = 1 << 20,
     name: str = "parse",
+    optional: Collection[str] = (),
 ) -> Source:
     """A source that streams the CSV file at ``path`` as :func:`parse_schema` batches.
 
     Args:
         path: the file, plain or gzip (detected by content).
         header: the columns the file must have, matched by name in any order (a vendor
-            format's ``header``); other columns are ignored.
+            format's ``header``; blanks around the file's names are ignored); other
+            columns are ignored.
         display_path: how errors name the file (for example its path relative to the
             bronze root); defaults to ``path``.
         block_size: bytes per CSV block; one block gives about one batch. Memory is about
             32 blocks (the reader's read-ahead); 256 KiB-1 MiB is also the fastest.
         name: the step name; also the step part of the malformed-row flag.
+        optional: columns of ``header`` a file may lack; they come out all null.
 
     Nothing is read until the source is run; each run reads the file afresh.
     """
@@ -146,6 +149,7 @@ def parse_csv(
         schema=schema,
         block_size=block_size,
         step=name,
+        optional=optional,
     )
     return Source(name=name, schema=schema, open=reader.batches, position=reader.position)
 
@@ -162,7 +166,9 @@ class _FileReader:
         schema: pa.Schema,
         block_size: int,
         step: str,
+        optional: Collection[str] = (),
     ) -> None:
+        self.optional = frozenset(optional)
         self.path = path
         self.shown = shown
         self.expected = tuple(expected)
@@ -263,7 +269,7 @@ class _FileReader:
         except UnicodeDecodeError as exc:
             msg = f"has a header that is not UTF-8 text: {exc}"
             raise self.error(msg) from exc
-        names = next(pycsv.reader([text]), [])
+        names = [n.strip() for n in next(pycsv.reader([text]), [])]
         return names, size, len(buffer) > size
 
     def _column_names(self, names: list[str]) -> list[str]:
@@ -279,7 +285,7 @@ class _FileReader:
         if repeated:
             msg = f"has column(s) {repeated} more than once in its header"
             raise self.error(msg)
-        missing = [n for n in self.expected if n not in seen]
+        missing = [n for n in self.expected if n not in seen and n not in self.optional]
         if missing:
             got = ",".join(names)
             msg = (
@@ -326,6 +332,7 @@ class _FileReader:
                     convert_options=pacsv.ConvertOptions(
                         column_types=string_types,
                         include_columns=list(self.expected),
+                        include_missing_columns=True,  # only optional ones can be missing
                         null_values=[""],
                         strings_can_be_null=True,
                         quoted_strings_can_be_null=True,

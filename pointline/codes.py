@@ -67,7 +67,11 @@ RowReason = Literal[
     "invalid_book_update",
     "invalid_liquidation",
     "invalid_option_contract",
+    "invalid_cn_order",
+    "invalid_cn_tick",
+    "invalid_cn_l2",
     "exchange_mismatch",
+    "symbol_mismatch",
     "missing_field",
     "unparseable_value",
     "inexact_value",
@@ -84,7 +88,17 @@ ROW_REASONS: Final[Mapping[RowReason, str]] = MappingProxyType(
         "invalid_book_update": "orderbook_updates: side not bid/ask, qty < 0, or no is_snapshot",
         "invalid_liquidation": "liquidations: side not buy/sell, or qty <= 0",
         "invalid_option_contract": "options_chain: type not call/put, or expiration <= 0",
+        "invalid_cn_order": (
+            "cn_order_events: SSE OrdType not A/D, qty <= 0, price < 0, or an SZSE price 0 "
+            "on an order that is not MARKET or BEST_OWN"
+        ),
+        "invalid_cn_tick": (
+            "cn_tick_events: SZSE ExecType not F/4, a trade with price or qty <= 0, or a "
+            "cancel with qty <= 0 or price < 0"
+        ),
+        "invalid_cn_l2": "cn_l2_snapshots: a level list without exactly 10 items, or an item < 0",
         "exchange_mismatch": "the row's exchange differs from the one its Bronze path names",
+        "symbol_mismatch": "the row's symbol (SSE SecurityID) differs from the one its path names",
         "missing_field": "a required field is empty",
         "unparseable_value": "a field (or the whole row) cannot be read as its type",
         "inexact_value": "a decimal needs more than 18 fractional digits",

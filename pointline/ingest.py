@@ -160,8 +160,12 @@ def _now_us() -> int:
 def _table_of(meta: BronzeFileMetadata, lake: Lake) -> str:
     """The Silver table of ``meta``'s data type, ``"unknown"`` for one its vendor lacks."""
     vendor = lake.vendors.get(meta.vendor) if meta.vendor in lake.vendors else None
-    fmt = vendor.formats.get(meta.data_type) if vendor is not None else None
-    return fmt.table if fmt is not None else "unknown"
+    if vendor is None:
+        return "unknown"
+    try:
+        return vendor.format_for(meta.facts).table
+    except PointlineError:
+        return "unknown"
 
 
 def bronze_steps(
@@ -174,7 +178,7 @@ def bronze_steps(
     registry cannot read the file.
     """
     vendor = lake.vendors.get(meta.vendor)
-    fmt = vendor.format(meta.data_type)
+    fmt = vendor.format_for(meta.facts)
     parse = vendor.parse(
         fmt,
         meta.absolute(lake.bronze_root),
@@ -583,7 +587,7 @@ def _run(
     sinks: _Sinks | tuple[()] = ()
     try:
         meta.check_unchanged(lake.bronze_root)
-        sinks = make_sinks(lake.vendors.get(meta.vendor).format(meta.data_type))
+        sinks = make_sinks(lake.vendors.get(meta.vendor).format_for(meta.facts))
         silver, quarantine = sinks
         dim_version, dim = lake.dim_symbol_store().load()
         base = base.replace(dim_symbol_version=dim_version)

@@ -42,3 +42,44 @@ def shared_data(name: str) -> Path:
 def tardis_samples() -> Path:
     """The real Tardis CSV samples (``../shared/data/tardis-samples``)."""
     return shared_data("tardis-samples")
+
+
+CN_CASES = REPO_ROOT / "tests" / "cases" / "quant360"
+"""Copies of the shared Quant360 samples (folders named like the vendor's archives,
+``order_new_STK_SZ_20240102/000001.csv``), so CN tests run without ``../shared``."""
+
+CN_SAMPLE_FOLDERS = (
+    "order_new_STK_SZ_20240102",
+    "order_new_STK_SH_20240102",
+    "tick_new_STK_SZ_20240102",
+    "tick_new_STK_SH_20240102",
+    "L2_new_STK_SZ_20240102",
+)
+
+
+def cn_bronze_path(bronze_root: Path, folder: str, code: str) -> Path:
+    """Where the CSV ``<folder>/<code>.csv`` of a Quant360 archive folder lives in Bronze
+    (docs/cn.md section 1), gzipped."""
+    stream, _, market, day = folder.rsplit("_", 3)
+    exchange = {"SZ": "szse", "SH": "sse"}[market]
+    date = f"{day[:4]}-{day[4:6]}-{day[6:]}"
+    return (
+        bronze_root
+        / f"quant360/exchange={exchange}/type={stream}/date={date}/symbol={code}/{code}.csv.gz"
+    )
+
+
+def cn_bronze(
+    bronze_root: Path, source: Path = CN_CASES, folders: tuple[str, ...] = CN_SAMPLE_FOLDERS
+) -> list[Path]:
+    """Gzip each ``<source>/<folder>/<code>.csv`` to its Bronze path; the paths, in order."""
+    import gzip
+
+    paths = []
+    for folder in folders:
+        for csv in sorted((source / folder).glob("*.csv")):
+            target = cn_bronze_path(bronze_root, folder, csv.stem)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(gzip.compress(csv.read_bytes(), mtime=0))
+            paths.append(target)
+    return paths

@@ -26,6 +26,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
+from conftest import cn_bronze
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -462,7 +463,8 @@ def test_every_row_lands_once_whatever_the_mix_of_good_and_bad_values(
 
 
 def _case_lake(root: Path) -> Lake:
-    """Every hand-made Tardis case (all eight data types, seven tables) in one lake."""
+    """Every hand-made Tardis case (all eight data types, seven tables) and the Quant360
+    samples (three CN tables) in one lake."""
     lake = Lake(root)
     paths = []
     for expected in sorted(CASES.glob("*/expected.json")):
@@ -476,6 +478,7 @@ def _case_lake(root: Path) -> Lake:
         target.parent.mkdir(parents=True)
         shutil.copyfile(source, target)
         paths.append(target)
+    paths.extend(cn_bronze(lake.bronze_root))
     results = ingest_all(lake, *paths)
     assert all(r.status in ("success", "quarantined") for r in results)
     return lake

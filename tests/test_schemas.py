@@ -23,6 +23,9 @@ EXPECTED_TABLES = {
     "derivative_ticker",
     "liquidations",
     "options_chain",
+    "cn_order_events",
+    "cn_tick_events",
+    "cn_l2_snapshots",
     "dim_symbol",
     "ingest_manifest",
     "validation_log",
@@ -46,11 +49,27 @@ def test_unknown_table_error_lists_known_tables() -> None:
         get_table_spec("nope")
 
 
+REPLAY_KEYS = {
+    # docs/contracts.md section 4: crypto replays in arrival order, CN orders and ticks in
+    # the exchange channel's publication order, CN snapshots by time and snapshot number.
+    "cn_order_events": (
+        "exchange", "symbol_id", "trading_date", "channel_id", "channel_seq", "file_id", "file_seq"
+    ),
+    "cn_tick_events": (
+        "exchange", "symbol_id", "trading_date", "channel_id", "channel_seq", "file_id", "file_seq"
+    ),
+    "cn_l2_snapshots": (
+        "exchange", "symbol_id", "ts_event_us", "snapshot_seq", "file_id", "file_seq"
+    ),
+}  # fmt: skip
+
+
 @pytest.mark.parametrize("spec", EVENT_TABLES, ids=lambda s: s.name)
-def test_event_tables_share_prefix_partitioning_and_arrival_order(spec: TableSpec) -> None:
+def test_event_tables_share_prefix_partitioning_and_replay_order(spec: TableSpec) -> None:
     assert spec.columns[: len(EVENT_PREFIX)] == EVENT_PREFIX
     assert spec.partition_by == ("exchange", "trading_date")
-    assert spec.tie_break_keys == ("exchange", "symbol_id", "ts_local_us", "file_id", "file_seq")
+    arrival = ("exchange", "symbol_id", "ts_local_us", "file_id", "file_seq")
+    assert spec.tie_break_keys == REPLAY_KEYS.get(spec.name, arrival)
     assert spec.business_keys == ("file_id", "file_seq")
 
 
@@ -65,7 +84,9 @@ def test_trades_arrow_schema_carries_nullability_description_and_version() -> No
     assert schema.field("trade_id").nullable
 
 
-MONETARY_SUFFIXES = ("price", "qty", "_prices", "_qtys", "open_interest", "strike", "_size")
+MONETARY_SUFFIXES = (
+    "price", "qty", "_prices", "_qtys", "_levels", "open_interest", "strike", "_size"
+)  # fmt: skip
 
 
 def test_every_price_and_quantity_column_is_decimal128_38_18() -> None:
@@ -76,8 +97,9 @@ def test_every_price_and_quantity_column_is_decimal128_38_18() -> None:
         if column.name.endswith(MONETARY_SUFFIXES)
     ]
     # trades 2, quotes 4, orderbook_updates 2, book_snapshots 4, derivative_ticker 4,
-    # liquidations 2, options_chain 9, dim_symbol 4 (sizes and min_qty)
-    assert len(monetary) == 31
+    # liquidations 2, options_chain 9, dim_symbol 4 (sizes and min_qty), cn_order_events 2,
+    # cn_tick_events 2, cn_l2_snapshots 4
+    assert len(monetary) == 39
     for table, column in monetary:
         value_type = column.dtype.value_type if pa.types.is_list(column.dtype) else column.dtype
         assert value_type == DECIMAL_TYPE == pa.decimal128(38, 18), (table, column.name)

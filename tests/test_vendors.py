@@ -65,7 +65,7 @@ def test_a_registered_vendor_ingests_with_no_other_edit(tmp_path: Path, acme: ob
 
 def test_the_default_registry_does_not_know_it(tmp_path: Path) -> None:
     path = _bronze(tmp_path)
-    with pytest.raises(UnknownVendorError, match=r"no vendor is called 'acme' \(known: tardis\)"):
+    with pytest.raises(UnknownVendorError, match=r"no vendor is called 'acme' \(known: quant360, tardis\)"):
         BronzeFileMetadata.from_path(path, bronze_root=tmp_path / "bronze")
 
 
@@ -129,5 +129,8 @@ def test_built_in_rules_use_the_one_vocabulary() -> None:
         "invalid_quote",
         "invalid_book_update",
         "invalid_option_contract",
+        "invalid_cn_order",
+        "invalid_cn_tick",
+        "invalid_cn_l2",
     }
     assert names | {MALFORMED_ROW, MISSING_COVERAGE} <= set(ROW_REASONS)

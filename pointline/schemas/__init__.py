@@ -4,6 +4,9 @@ from pointline.schemas.control import FILE_STATUSES, INGEST_MANIFEST, VALIDATION
 from pointline.schemas.dimensions import DIM_SYMBOL, OPEN_END_TS_US
 from pointline.schemas.events import (
     BOOK_SNAPSHOTS,
+    CN_L2_SNAPSHOTS,
+    CN_ORDER_EVENTS,
+    CN_TICK_EVENTS,
     DERIVATIVE_TICKER,
     EVENT_PREFIX,
     EVENT_TABLES,
@@ -18,6 +21,9 @@ from pointline.schemas.spec import DECIMAL_TYPE, ColumnSpec, TableKind, TableSpe
 
 __all__ = [
     "BOOK_SNAPSHOTS",
+    "CN_L2_SNAPSHOTS",
+    "CN_ORDER_EVENTS",
+    "CN_TICK_EVENTS",
     "DECIMAL_TYPE",
     "DERIVATIVE_TICKER",
     "DIM_SYMBOL",

@@ -13,6 +13,9 @@ from pointline.schemas.spec import DECIMAL_TYPE, ColumnSpec, TableSpec
 
 __all__ = [
     "BOOK_SNAPSHOTS",
+    "CN_L2_SNAPSHOTS",
+    "CN_ORDER_EVENTS",
+    "CN_TICK_EVENTS",
     "DERIVATIVE_TICKER",
     "EVENT_PREFIX",
     "EVENT_TABLES",
@@ -62,7 +65,26 @@ _ROW_KEY = ("file_id", "file_seq")
 _ARRIVAL_ORDER = ("exchange", "symbol_id", "ts_local_us", "file_id", "file_seq")
 
 
-def _event_table(name: str, description: str, *columns: ColumnSpec) -> TableSpec:
+_CHANNEL_ORDER = (
+    "exchange",
+    "symbol_id",
+    "trading_date",
+    "channel_id",
+    "channel_seq",
+    "file_id",
+    "file_seq",
+)
+"""CN order and tick replay: the exchange's own publication order (docs/cn.md section 4)."""
+_SNAPSHOT_ORDER = ("exchange", "symbol_id", "ts_event_us", "snapshot_seq", "file_id", "file_seq")
+
+
+def _event_table(
+    name: str,
+    description: str,
+    *columns: ColumnSpec,
+    order: tuple[str, ...] = _ARRIVAL_ORDER,
+    schema_version: int = 2,  # 2: prices and quantities decimal128(38, 18), were int64 at 10^9
+) -> TableSpec:
     return TableSpec(
         name=name,
         kind="event",
@@ -70,8 +92,8 @@ def _event_table(name: str, description: str, *columns: ColumnSpec) -> TableSpec
         columns=EVENT_PREFIX + columns,
         partition_by=_PARTITION,
         business_keys=_ROW_KEY,
-        tie_break_keys=_ARRIVAL_ORDER,
-        schema_version=2,  # 2: prices and quantities decimal128(38, 18), were int64 at 10^9
+        tie_break_keys=order,
+        schema_version=schema_version,
     )
 
 
@@ -161,6 +183,78 @@ OPTIONS_CHAIN = _event_table(
     _float("rho", "rho"),
 )
 
+_CHANNEL = (
+    _col("channel_id", pa.int32(), "exchange channel number (opaque)"),
+    _col("channel_seq", pa.int64(), "channel publication sequence: SZSE ApplSeqNum, SSE BizIndex"),
+    _col("channel_biz_seq", pa.int64(), "SSE BizIndex; null on SZSE", nullable=True),
+)
+
+CN_ORDER_EVENTS = _event_table(
+    "cn_order_events",
+    "CN order-by-order events (Quant360 SSE/SZSE order_new); replay by channel sequence.",
+    *_CHANNEL,
+    _col("symbol_order_seq", pa.int64(), "SSE OrderIndex; null on SZSE", nullable=True),
+    _col("order_ref", pa.int64(), "order id: SZSE ApplSeqNum, SSE OrderNo"),
+    _col("event_kind", pa.string(), "ADD or CANCEL (SSE D)"),
+    _col("side", pa.string(), "BUY, SELL or UNKNOWN"),
+    _col(
+        "order_type",
+        pa.string(),
+        "SZSE MARKET, LIMIT, BEST_OWN or UNKNOWN; null on SSE",
+        nullable=True,
+    ),
+    _price("price", "order price; 0 for SZSE MARKET and BEST_OWN orders"),
+    _qty("qty", "order size in shares (SSE: size left after the first match; D: withdrawn)"),
+    order=_CHANNEL_ORDER,
+    schema_version=1,
+)
+
+CN_TICK_EVENTS = _event_table(
+    "cn_tick_events",
+    "CN trade-by-trade events (Quant360 SSE/SZSE tick_new): fills and SZSE cancels.",
+    *_CHANNEL,
+    _col("symbol_trade_seq", pa.int64(), "SSE TradeIndex; null on SZSE", nullable=True),
+    _col(
+        "bid_order_ref", pa.int64(), "buy order id (SZSE BidApplSeqNum, SSE BuyNo)", nullable=True
+    ),
+    _col(
+        "ask_order_ref",
+        pa.int64(),
+        "sell order id (SZSE OfferApplSeqNum, SSE SellNo)",
+        nullable=True,
+    ),
+    _col("event_kind", pa.string(), "TRADE or CANCEL (SZSE ExecType 4)"),
+    _col(
+        "aggressor_side",
+        pa.string(),
+        "SSE TradeBSFlag: BUY, SELL, UNKNOWN; null on SZSE",
+        nullable=True,
+    ),
+    _price("price", "trade price; 0 on SZSE cancels"),
+    _qty("qty", "shares traded or withdrawn"),
+    order=_CHANNEL_ORDER,
+    schema_version=1,
+)
+
+CN_L2_SNAPSHOTS = _event_table(
+    "cn_l2_snapshots",
+    "CN level-2 snapshots (Quant360 SZSE L2_new): 10 levels per side, best first.",
+    _col("snapshot_seq", pa.int64(), "vendor MsgSeqNum"),
+    _col("image_status", pa.string(), "ImageStatus as given (1 = full image)", nullable=True),
+    _col(
+        "trading_phase_code",
+        pa.string(),
+        "TradingPhaseCode as given (O0, T0, C0, E0, ...)",
+        nullable=True,
+    ),
+    _col("bid_price_levels", pa.list_(DECIMAL_TYPE), "10 bid prices, best first; 0 = empty"),
+    _col("bid_qty_levels", pa.list_(DECIMAL_TYPE), "10 bid sizes in shares, best first"),
+    _col("ask_price_levels", pa.list_(DECIMAL_TYPE), "10 ask prices, best first; 0 = empty"),
+    _col("ask_qty_levels", pa.list_(DECIMAL_TYPE), "10 ask sizes in shares, best first"),
+    order=_SNAPSHOT_ORDER,
+    schema_version=1,
+)
+
 EVENT_TABLES: tuple[TableSpec, ...] = (
     TRADES,
     QUOTES,
@@ -169,4 +263,7 @@ EVENT_TABLES: tuple[TableSpec, ...] = (
     DERIVATIVE_TICKER,
     LIQUIDATIONS,
     OPTIONS_CHAIN,
+    CN_ORDER_EVENTS,
+    CN_TICK_EVENTS,
+    CN_L2_SNAPSHOTS,
 )

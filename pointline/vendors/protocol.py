@@ -39,6 +39,7 @@ from pointline.errors import PointlineError
 
 __all__ = [
     "SAME",
+    "TIME_KINDS",
     "BadPathError",
     "Derived",
     "Field",
@@ -51,17 +52,26 @@ __all__ = [
     "UnsupportedDataTypeError",
     "Vendor",
     "VendorRegistry",
+    "absent",
 ]
 
 Array: TypeAlias = "pa.Array[Any]"
 BoolMask: TypeAlias = npt.NDArray[np.bool_]
 
-Kind = Literal["lower", "text", "decimal", "int", "ts_us", "float", "bool"]
+Kind = Literal[
+    "lower", "text", "decimal", "decimal_list", "int", "ts_us", "wall_ms", "float", "bool"
+]
 """How a vendor field's text is read: ``lower`` trimmed and lower-cased text; ``text``
 trimmed text; ``decimal`` an exact ``decimal128(38, 18)`` (prices and quantities,
-docs/contracts.md section 3); ``int`` an int64; ``ts_us``
-an int64 of microseconds since the epoch, range-checked (``timestamp_out_of_range``);
-``float`` a float64 (rates, vols, greeks); ``bool`` ``true``/``false``."""
+docs/contracts.md section 3); ``decimal_list`` a bracketed, comma-separated list of such
+decimals (``"[9.390,9.380]"``) as ``list<decimal128(38, 18)>``; ``int`` an int64 (an
+int32 column is range-checked); ``ts_us`` an int64 of microseconds since the epoch,
+range-checked (``timestamp_out_of_range``); ``wall_ms`` 17 digits ``YYYYMMDDHHMMSSmmm``
+of wall-clock time in the field's ``zone``, to int64 µs UTC, range-checked like
+``ts_us``; ``float`` a float64 (rates, vols, greeks); ``bool`` ``true``/``false``."""
+
+TIME_KINDS: Final = frozenset({"ts_us", "wall_ms"})
+"""Kinds whose values are event or receive times (range-checked at ingest)."""
 
 SAME: Final = "\x00same"
 """``Field.to`` default: the canonical column has the vendor header's name."""
@@ -89,12 +99,24 @@ class UnsupportedDataTypeError(PointlineError, LookupError):
 class Field:
     """One vendor column: its ``header`` name, how its text is read (``kind``), the
     canonical column it becomes (``to``; :data:`SAME` = the header's name, ``None`` = read
-    only, for a :class:`Derived`), and whether an empty cell is ``missing_field``."""
+    only, for a :class:`Derived`), whether an empty cell is ``missing_field``
+    (``required``), whether a file may lack the column altogether (``optional``: then
+    every cell is empty), and for ``wall_ms`` the IANA ``zone`` of the wall times."""
 
     header: str
     kind: Kind
     to: str | None = SAME
     required: bool = False
+    optional: bool = False
+    zone: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.kind == "wall_ms") != (self.zone is not None):
+            msg = f"field {self.header!r}: a zone is given exactly for kind 'wall_ms'"
+            raise ValueError(msg)
+        if self.required and self.optional:
+            msg = f"field {self.header!r}: a required field cannot be an optional column"
+            raise ValueError(msg)
 
     @property
     def column(self) -> str | None:
@@ -130,10 +152,26 @@ class ReadFields:
 @dataclass(frozen=True, slots=True)
 class Derived:
     """Canonical ``columns`` computed from several read fields by ``fn``, which may flag
-    rows (for example an event time that falls back to the receive time)."""
+    rows (for example an event time that falls back to the receive time). ``blame``
+    names the vendor field behind a derived column, for a table rule that marks it
+    (``{"event_kind": "OrdType"}``)."""
 
     columns: tuple[str, ...]
     fn: Callable[[ReadFields, RowFlags], Mapping[str, Array]]
+    blame: Mapping[str, str] = field(default_factory=dict)
+
+
+def absent(column: str, dtype: pa.DataType) -> Derived:
+    """A column the vendor does not publish: all null.
+
+    >>> absent("seq_num", pa.int64()).columns
+    ('seq_num',)
+    """
+
+    def nulls(read: ReadFields, flags: RowFlags) -> dict[str, Array]:
+        return {column: pa.nulls(read.n, dtype)}  # type: ignore[call-overload]  # any DataType
+
+    return Derived((column,), nulls)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,8 +206,13 @@ class FileFormat:
 
     @property
     def header(self) -> tuple[str, ...]:
-        """The vendor columns a file must have (matched by name, any order)."""
+        """The vendor columns this format reads (matched by name, any order)."""
         return tuple(f.header for f in self.fields)
+
+    @property
+    def optional(self) -> tuple[str, ...]:
+        """The columns of :attr:`header` a file may lack (read as all empty)."""
+        return tuple(f.header for f in self.fields if f.optional)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -199,6 +242,10 @@ class Vendor:
     """The dim_symbol ``exchange_symbol`` a row's ``symbol`` is looked up under (the
     vendor's symbol key; identity by default). Bootstrap, instrument imports and the
     point-in-time join all use it, so one spelling rule holds everywhere."""
+    format_key: Callable[[PathFacts], str] | None = None
+    """The :attr:`formats` key of a file, from what its path says, for a vendor whose
+    data type is read differently per exchange (Quant360: ``szse_order_new``); by
+    default the path's data type."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "formats", MappingProxyType(dict(self.formats)))
@@ -213,6 +260,11 @@ class Vendor:
     def data_types(self) -> tuple[str, ...]:
         """Every data type this vendor reads, sorted."""
         return tuple(sorted(self.formats))
+
+    def format_for(self, facts: PathFacts) -> FileFormat:
+        """The format of a file whose path says ``facts`` (see :attr:`format_key`)."""
+        key = facts.data_type if self.format_key is None else self.format_key(facts)
+        return self.format(key)
 
     def format(self, data_type: str) -> FileFormat:
         """The format of ``data_type``; :class:`UnsupportedDataTypeError` with a

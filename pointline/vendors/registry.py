@@ -16,14 +16,14 @@ from importlib.metadata import entry_points
 from typing import Final
 
 from pointline.errors import PointlineError
-from pointline.vendors import tardis
+from pointline.vendors import quant360, tardis
 from pointline.vendors.protocol import Vendor, VendorRegistry
 
 __all__ = ["BUILT_IN", "DEFAULT_VENDORS", "ENTRY_POINT_GROUP", "VendorPluginError", "plugins"]
 
 ENTRY_POINT_GROUP: Final = "pointline.vendors"
 
-BUILT_IN: Final = (tardis.VENDOR,)
+BUILT_IN: Final = (tardis.VENDOR, quant360.VENDOR)
 """The vendors that ship with Pointline."""
 
 

@@ -53,6 +53,7 @@ from pointline.vendors.protocol import (
     ReadFields,
     Rule,
     Vendor,
+    absent,
 )
 
 __all__ = [
@@ -92,15 +93,6 @@ def _is_buyer_maker(read: ReadFields, flags: RowFlags) -> dict[str, Array]:
     known = pc.is_in(side, value_set=pa.array(["buy", "sell"], pa.string()))
     maker = pc.if_else(known, pc.equal(side, _SELL), pa.scalar(None, pa.bool_()))
     return {"is_buyer_maker": maker}
-
-
-def _absent(column: str, dtype: pa.DataType) -> Derived:
-    """A column Tardis does not publish: all null."""
-
-    def nulls(read: ReadFields, flags: RowFlags) -> dict[str, Array]:
-        return {column: pa.nulls(read.n, dtype)}  # type: ignore[call-overload]  # any DataType
-
-    return Derived((column,), nulls)
 
 
 def _levels(read: ReadFields, headers: list[str]) -> Array:
@@ -188,7 +180,7 @@ def _quote_like(data_type: str) -> FileFormat:
             Field("bid_price", "decimal"),
             Field("bid_amount", "decimal", to="bid_qty"),
         ),
-        derived=(_EVENT_TIME, _absent("seq_num", pa.int64())),
+        derived=(_EVENT_TIME, absent("seq_num", pa.int64())),
         rule=rules.INVALID_QUOTE,
     )
 
@@ -220,7 +212,7 @@ _FORMATS: Final = (
             Field("price", "decimal", required=True),
             Field("amount", "decimal", to="qty", required=True),
         ),
-        derived=(_EVENT_TIME, _absent("book_seq", pa.int64())),
+        derived=(_EVENT_TIME, absent("book_seq", pa.int64())),
         rule=rules.INVALID_BOOK_UPDATE,
     ),
     _book_snapshot(5),
