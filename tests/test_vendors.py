@@ -65,7 +65,9 @@ def test_a_registered_vendor_ingests_with_no_other_edit(tmp_path: Path, acme: ob
 
 def test_the_default_registry_does_not_know_it(tmp_path: Path) -> None:
     path = _bronze(tmp_path)
-    with pytest.raises(UnknownVendorError, match=r"no vendor is called 'acme' \(known: quant360, tardis\)"):
+    with pytest.raises(
+        UnknownVendorError, match=r"no vendor is called 'acme' \(known: quant360, tardis\)"
+    ):
         BronzeFileMetadata.from_path(path, bronze_root=tmp_path / "bronze")
 
 

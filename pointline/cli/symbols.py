@@ -1,11 +1,12 @@
-"""Commands on the symbol dimension: ``dim-symbol import | import-tardis | bootstrap |
-show | history`` and ``refresh`` (Silver follows dim_symbol)."""
+"""Commands on the symbol dimension: ``dim-symbol import | import-tardis | import-tushare |
+bootstrap | show | history`` and ``refresh`` (Silver follows dim_symbol)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 import pyarrow as pa
@@ -56,6 +57,18 @@ def register(commands: Any) -> None:
     tardis.add_argument("paths", nargs="+", metavar="PATH", help="JSON files or folders of them")
     add_root(tardis)
     tardis.set_defaults(lake="create")
+    tushare = actions.add_parser(
+        "import-tushare",
+        help="sync the SSE and SZSE listings of a Tushare stock_basic CSV (docs/cn.md section 6)",
+    )
+    tushare.add_argument(
+        "file", metavar="FILE", help="CSV of pro.stock_basic (list_status L, D and P)"
+    )
+    tushare.add_argument(
+        "--json", action="store_true", help="one JSON object with the counts (notes included)"
+    )
+    add_root(tushare)
+    tushare.set_defaults(lake="create")
     boot = actions.add_parser(
         "bootstrap", help="give every symbol found in Bronze a window (valid from 0)"
     )
@@ -105,9 +118,23 @@ def _window_lines(dim: pa.Table) -> Iterator[str]:
         )
 
 
-def _save_dim(lake: Lake, merge: Any, *, what: str, out: TextIO) -> tuple[int, int]:
-    """Load dim_symbol, apply ``merge(dim) -> new dim``, save it (stale save: an error),
-    print what changed and whether Silver must follow; ``(old, new)`` versions."""
+@dataclass(frozen=True, slots=True)
+class _Saved:
+    """What one dim_symbol change did: versions before and after (equal: unchanged),
+    windows after, symbols with any changed row, symbols with new windows (start, end or
+    id), and ingested files that no longer agree (0 when unchanged or nothing ingested)."""
+
+    old: int
+    new: int
+    windows: int
+    changed: int
+    moved: int
+    stale: int
+
+
+def _apply_dim(lake: Lake, merge: Any) -> _Saved:
+    """Load dim_symbol, apply ``merge(dim) -> new dim`` and save it if it changed (a stale
+    save is an error)."""
     from pointline import dim_symbol  # noqa: PLC0415
     from pointline.dim_symbol.model import SORT_KEYS  # noqa: PLC0415
 
@@ -115,23 +142,39 @@ def _save_dim(lake: Lake, merge: Any, *, what: str, out: TextIO) -> tuple[int, i
     version, dim = store.load()
     merged = merge(dim).sort_by(SORT_KEYS)
     if merged.equals(dim.sort_by(SORT_KEYS)):
-        out.write(f"{what}: dim_symbol unchanged (version {version})\n")
-        return version, version
+        return _Saved(version, version, merged.num_rows, 0, 0, 0)
     new_version = store.save(merged, expected_version=version)
     moved = dim_symbol.changed_keys(dim, merged)
     changed = _changed_symbols(dim, merged)
-    text = (
-        f"{what}: dim_symbol version {new_version} ({count(merged.num_rows, 'window')}); "
-        f"{count(len(changed), 'symbol')} changed, {len(moved)} with new windows"
+    return _Saved(
+        version, new_version, merged.num_rows, len(changed), len(moved), _stale_files(lake)
     )
-    if len(changed) > len(moved):
+
+
+def _report_saved(saved: _Saved, *, what: str, out: TextIO) -> None:
+    """Print what a change did and whether Silver must follow."""
+    if saved.new == saved.old:
+        out.write(f"{what}: dim_symbol unchanged (version {saved.old})\n")
+        return
+    text = (
+        f"{what}: dim_symbol version {saved.new} ({count(saved.windows, 'window')}); "
+        f"{count(saved.changed, 'symbol')} changed, {saved.moved} with new windows"
+    )
+    if saved.changed > saved.moved:
         text += (
-            f", {len(changed - moved)} with corrected attributes in the same windows "
+            f", {saved.changed - saved.moved} with corrected attributes in the same windows "
             "(same symbol_ids)"
         )
     out.write(text + "\n")
-    _follow_hint(lake, out)
-    return version, new_version
+    _stale_hint(saved.stale, out)
+
+
+def _save_dim(lake: Lake, merge: Any, *, what: str, out: TextIO) -> tuple[int, int]:
+    """Load dim_symbol, apply ``merge(dim) -> new dim``, save it (stale save: an error),
+    print what changed and whether Silver must follow; ``(old, new)`` versions."""
+    saved = _apply_dim(lake, merge)
+    _report_saved(saved, what=what, out=out)
+    return saved.old, saved.new
 
 
 def _changed_symbols(before: pa.Table, after: pa.Table) -> set[tuple[str, str]]:
@@ -146,18 +189,26 @@ def _changed_symbols(before: pa.Table, after: pa.Table) -> set[tuple[str, str]]:
     return {(str(r[at[0]]), str(r[at[1]])) for r in rows(before) ^ rows(after)}
 
 
-def _follow_hint(lake: Lake, out: TextIO) -> None:
-    """Say how many live files no longer agree with dim_symbol (and the fix)."""
+def _stale_files(lake: Lake) -> int:
+    """How many live files no longer agree with dim_symbol (0 when nothing is ingested)."""
     from pointline.refresh import disagreements  # noqa: PLC0415
 
     if not lake.manifest().entries():
-        return
-    stale = disagreements(lake).stale
+        return 0
+    return len(disagreements(lake).stale)
+
+
+def _stale_hint(stale: int, out: TextIO) -> None:
     if stale:
         out.write(
-            f"{len(stale)} ingested file(s) no longer agree with dim_symbol; run "
+            f"{stale} ingested file(s) no longer agree with dim_symbol; run "
             "`pointline refresh` to re-derive them (`pointline verify` lists them)\n"
         )
+
+
+def _follow_hint(lake: Lake, out: TextIO) -> None:
+    """Say how many live files no longer agree with dim_symbol (and the fix)."""
+    _stale_hint(_stale_files(lake), out)
 
 
 def run_dim_symbol(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
@@ -216,6 +267,8 @@ def run_dim_symbol(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
             out=out,
         )
         return EXIT_OK
+    if args.action == "import-tushare":
+        return _import_tushare(lake, args.file, as_json=args.json, out=out)
     with Progress(total=None, unit="file", label="bootstrap") as bar:
         result = bootstrap_dim_symbol(lake, on_file=lambda path, size: bar.advance(1, path[-40:]))
     for skipped in result.skipped:
@@ -230,6 +283,63 @@ def run_dim_symbol(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
     out.write(text + "\n")
     if result.added:
         _follow_hint(lake, out)
+    return EXIT_OK
+
+
+def _import_tushare(lake: Lake, file: str, *, as_json: bool, out: TextIO) -> int:
+    """``dim-symbol import-tushare FILE``: the windows of the kept rows replace those of
+    their exchanges (a listing the file no longer carries leaves dim_symbol)."""
+    from pointline import dim_symbol  # noqa: PLC0415
+    from pointline.vendors.tushare import read_stock_basic  # noqa: PLC0415
+
+    found = read_stock_basic(file)
+    exchanges = sorted(found.exchanges)
+    drops = ", ".join(f"{reason} {n}" for reason, n in found.dropped.items() if n) or "none"
+    read = (
+        f"read {count(found.rows, 'row')} of Tushare stock_basic {file}: {found.kept} kept, "
+        f"dropped: {drops}"
+    )
+    if not found.kept:
+        for note in found.notes:
+            sys.stderr.write(f"note: {note}\n")
+        sys.stderr.write(
+            f"pointline dim-symbol import-tushare: no SSE or SZSE listing to import in {file} "
+            f"({read}); dim_symbol unchanged\n"
+        )
+        return EXIT_USAGE
+    saved = _apply_dim(
+        lake,
+        lambda dim: dim_symbol.merge_windows(dim, found.windows, exchanges=exchanges),
+    )
+    if as_json:
+        print_json(
+            {
+                "file": file,
+                "rows": found.rows,
+                "kept": found.kept,
+                "dropped": found.dropped,
+                "notes": list(found.notes),
+                "exchanges": exchanges,
+                "windows_imported": found.windows.num_rows,
+                "dim_symbol_version_before": saved.old,
+                "dim_symbol_version": saved.new,
+                "dim_symbol_windows": saved.windows,
+                "symbols_changed": saved.changed,
+                "symbols_with_new_windows": saved.moved,
+                "stale_files": saved.stale,
+            },
+            out,
+        )
+        _stale_hint(saved.stale, sys.stderr)
+        return EXIT_OK
+    for note in found.notes:
+        out.write(f"note: {note}\n")
+    out.write(read + "\n")
+    _report_saved(
+        saved,
+        what=f"synced {', '.join(exchanges)} as {count(found.windows.num_rows, 'window')}",
+        out=out,
+    )
     return EXIT_OK
 
 
