@@ -583,3 +583,27 @@ def test_l2_level_lists(tmp_path: Path, bid_price: str, expected: str | None) ->
         assert [plain(p) for p in snap["bid_price_levels"]] == [
             "9.39", "9.38", "9.37", "9.36", "0", "0", "0", "0", "0", "0"
         ]  # fmt: skip
+
+
+def test_tushare_symbols_cover_the_sample_day(tmp_path: Path) -> None:
+    """A dim_symbol from Tushare stock_basic alone covers both sample symbols: every row
+    lands, joined to the window that opens at the listing's Shanghai midnight."""
+    from pointline import dim_symbol
+    from pointline.vendors.tushare import read_stock_basic
+
+    lake = Lake(tmp_path)
+    found = read_stock_basic(CN_CASES.parent / "tushare" / "stock_basic.csv")
+    store = lake.dim_symbol_store()
+    version, dim = store.load()
+    merged = dim_symbol.merge_windows(dim, found.windows, exchanges=sorted(found.exchanges))
+    store.save(merged, expected_version=version)
+    results = [
+        ingest_file(BronzeFileMetadata.from_path(p, bronze_root=lake.bronze_root), lake=lake)
+        for p in cn_bronze(lake.bronze_root)
+    ]
+    assert [(r.status, r.rows_quarantined) for r in results] == [("success", 0)] * 5
+    szse = silver_rows(lake, "cn_order_events", "szse")
+    # 000001 listed 1991-04-03: Shanghai midnight, +8 h (1991's DST began on 14 April).
+    assert {r["symbol_id"] for r in szse} == {
+        dim_symbol.symbol_id("szse", "000001", 670608000000000)
+    }
