@@ -89,11 +89,23 @@ def repair(
 
 
 def damaged(lake: Lake, entry: ManifestEntry) -> bool:
-    """Whether a live file's owned files are missing or other files of it are visible."""
+    """Whether a live file's owned files are missing or unreadable (no Parquet footer), or
+    other files of it are visible."""
     owned = set(owned_files(entry))
     if any(not (lake.root / f).is_file() for f in owned):
         return True
+    if any(_unreadable(lake, f) is not None for f in owned):
+        return True
     return bool(set(lake.visible_files(entry.file_id)) - owned)
+
+
+def _unreadable(lake: Lake, relative: str) -> str | None:
+    """Why the Parquet footer of ``relative`` cannot be read, ``None`` when it can."""
+    try:
+        pq.read_metadata(lake.root / relative)
+    except (OSError, pa.ArrowException) as exc:
+        return str(exc).splitlines()[0]
+    return None
 
 
 def _meta_of(lake: Lake, entry: ManifestEntry) -> BronzeFileMetadata:
@@ -163,6 +175,12 @@ def _verify_one(lake: Lake, entry: ManifestEntry, sample: int) -> list[str]:
     stray = sorted(set(lake.visible_files(entry.file_id)) - owned)
     if stray:
         problems.append(f"files not in the manifest are visible: {stray}")
+    broken = {f: why for f in sorted(owned) if (why := _unreadable(lake, f)) is not None}
+    if broken:
+        return [
+            *problems,
+            *(f"owned file {f} is not readable Parquet: {why}" for f, why in broken.items()),
+        ]
     silver = _readowned_files(lake, entry.silver_files)
     quarantined = _readowned_files(lake, entry.quarantine_files, columns=["file_seq"])
     seqs = [*silver["file_seq"].to_pylist(), *quarantined["file_seq"].to_pylist()]
@@ -175,8 +193,13 @@ def _verify_one(lake: Lake, entry: ManifestEntry, sample: int) -> list[str]:
             f"manifest's {entry.rows_written} + {entry.rows_quarantined}"
         )
     path = lake.bronze_root / entry.bronze_path
-    if not path.is_file() or sha256_of(path) != entry.file_hash:
-        return [*problems, "the Bronze file is gone or has new content"]
+    if not path.is_file():
+        return [*problems, "the Bronze file is gone (its Silver rows stay live)"]
+    if sha256_of(path) != entry.file_hash:
+        return [
+            *problems,
+            "the Bronze file has new content: `pointline ingest` it to replace its rows",
+        ]
     meta = _meta_of(lake, entry)
     recomputed = Chain(bronze_steps(meta, lake=lake)[1]).run().read_all()
     if recomputed.num_rows != total:

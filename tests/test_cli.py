@@ -525,3 +525,12 @@ def test_import_tardis_says_what_changed_and_refuses_nothing_to_import(
         0,
         "read 1 Tardis instrument: 1 imported as 1 wind",
     )
+
+
+@pytest.mark.parametrize("limit", ["-1", "x"])
+def test_quarantine_limit_must_be_a_whole_number(
+    tmp_path: Path, limit: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Lake(tmp_path).create()
+    assert main(["--root", str(tmp_path), "quarantine", "--limit", limit]) == 1
+    assert f"--limit: expected a whole number >= 0, got '{limit}'" in capsys.readouterr().err

@@ -251,3 +251,44 @@ def test_verify_passes_on_a_good_lake_and_names_each_kind_of_damage(tmp_path: Pa
     target.unlink()
     assert any("owned files are missing" in p for p in verify(lake))
     assert main(["--root", str(lake.root), "verify"], out=io.StringIO()) == 2
+
+
+@pytest.mark.parametrize("damage", [b"PAR1x", b""])
+def test_an_unreadable_silver_file_is_a_verify_problem_that_repair_fixes(
+    tmp_path: Path, damage: bytes
+) -> None:
+    """A truncated Silver file (a disk fault, a copy cut short) is reported by verify,
+    naming it, not a crash; repair re-derives it; verify is clean again."""
+    lake, first, _ = make_lake(tmp_path, failing=False)
+    ingest_file(meta(lake, first), lake=lake)
+    entry = lake.manifest().get(file_id_for(*meta(lake, first).identity))
+    assert entry is not None
+    target = lake.root / entry.silver_files[0]
+    good = target.read_bytes()
+    target.write_bytes(damage)
+    [problem] = verify(lake)
+    assert f"owned file {entry.silver_files[0]} is not readable Parquet" in problem
+    out = io.StringIO()
+    assert main(["--root", str(lake.root), "verify"], out=out) == 2
+    assert "`pointline repair` re-derives missing or unreadable Silver files" in out.getvalue()
+    assert main(["--root", str(lake.root), "repair"], out=io.StringIO()) == 0
+    assert verify(lake) == []
+    assert target.read_bytes() == good
+
+
+def test_verify_says_whether_bronze_is_gone_or_changed(tmp_path: Path) -> None:
+    lake, first, second = make_lake(tmp_path, failing=False)
+    for path in (first, second):
+        ingest_file(meta(lake, path), lake=lake)
+    first.write_bytes(first.read_bytes() + b"")  # same bytes: nothing to say
+    assert verify(lake) == []
+    write_tardis_file(first, "trades", rows=3000, seed=2)
+    second.unlink()
+    problems = sorted(verify(lake))
+    assert any(
+        p.endswith("the Bronze file has new content: `pointline ingest` it to replace its rows")
+        for p in problems
+    ), problems
+    assert any(
+        p.endswith("the Bronze file is gone (its Silver rows stay live)") for p in problems
+    ), problems

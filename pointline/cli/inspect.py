@@ -30,6 +30,18 @@ _QUARANTINE_TABLE = (
 _DEFAULT_LIMIT = 50
 
 
+def _count(text: str) -> int:
+    """An argparse type: a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        msg = f"expected a whole number >= 0, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def register(commands: Any) -> None:
     manifest = commands.add_parser(
         "manifest", help="the state of every Bronze file (filters: --status, --exchange, ...)"
@@ -49,7 +61,8 @@ def register(commands: Any) -> None:
     quarantine.add_argument("--file-id", type=int, help="only this Bronze file (its file_id)")
     quarantine.add_argument(
         "--limit",
-        type=int,
+        type=_count,
+        metavar="K",
         help=f"at most this many rows (default {_DEFAULT_LIMIT} for --format table, else all; "
         "0 = all)",
     )

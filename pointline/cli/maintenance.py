@@ -87,8 +87,9 @@ def run_verify(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
     for problem in problems:
         out.write(f"{problem}\n")
     hint = (
-        " (`pointline repair` re-derives missing files, `pointline refresh` files that "
-        "disagree with dim_symbol)"
+        " (`pointline repair` re-derives missing or unreadable Silver files, `pointline "
+        "refresh` files that disagree with dim_symbol, `pointline ingest` a changed Bronze "
+        "file)"
         if problems
         else ""
     )
