@@ -534,3 +534,12 @@ def test_quarantine_limit_must_be_a_whole_number(
     Lake(tmp_path).create()
     assert main(["--root", str(tmp_path), "quarantine", "--limit", limit]) == 1
     assert f"--limit: expected a whole number >= 0, got '{limit}'" in capsys.readouterr().err
+
+
+def test_ingest_of_a_missing_path_creates_no_lake(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "new"
+    assert main(["--root", str(root), "ingest", str(tmp_path / "nosuch")]) == 1
+    assert "no such file or folder" in capsys.readouterr().err
+    assert not root.exists()

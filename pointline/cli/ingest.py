@@ -49,7 +49,7 @@ def register(commands: Any) -> None:
     )
     ingest.add_argument("--json", action="store_true", help="one JSON object per file")
     add_root(ingest)
-    ingest.set_defaults(run=run, lake="create")
+    ingest.set_defaults(run=run, lake="optional")  # created once the paths are checked
 
 
 def _failed_row(path: Path, exc: BaseException, bronze_root: Path) -> dict[str, Any]:
@@ -155,6 +155,8 @@ def run(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
             f"whose bronze/ holds them)"
         )
         raise FileNotFoundError(msg)
+    if not args.dry_run:
+        lake.create()
     given = {Path(p).resolve() for p in args.paths if Path(p).is_file()}
     files = list(walk_bronze(args.paths))
     if not files:
