@@ -11,6 +11,9 @@ registries it ingests with.
     <root>/_pointline/exchanges/<version:020d>.arrow             exchange registrations
     <root>/_pointline/bootstrap/<version:020d>.arrow             symbols seen per Bronze file
     <root>/_pointline/locks/<file_id>.lock                       writer locks
+    <root>/_pointline/archives/<version:020d>.arrow              vendor archive outcomes
+    <root>/_pointline/archives/members/<version:020d>.arrow      their members
+    <root>/_pointline/archive_staging/<lock>-<token>/            archive import scratch
 
 Nothing but published, committed files ever sits under ``silver/`` (docs/contracts.md
 section 2): an ingest writes below ``_pointline/staging/`` (same filesystem), commits its
@@ -134,6 +137,18 @@ class Lake:
     def bootstrap_dir(self) -> Path:
         """What ``dim-symbol bootstrap`` has read: the symbols of each Bronze file."""
         return self.control_dir / "bootstrap"
+
+    @property
+    def archives_dir(self) -> Path:
+        """What ``bronze import-*`` did with each vendor archive (``pointline.archives``)."""
+        return self.control_dir / "archives"
+
+    @property
+    def archive_staging_root(self) -> Path:
+        """Scratch space of archive imports: each member's gzip before it is published
+        under ``bronze/`` (same filesystem). Not under ``staging/``, whose folders are
+        ingest attempts (``<file_id>-<token>``) that ``finish_publishes`` sweeps."""
+        return self.control_dir / "archive_staging"
 
     def dim_symbol_store(self) -> DimSymbolStore:
         return DimSymbolStore(self.control_dir / "dim_symbol")

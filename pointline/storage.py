@@ -28,7 +28,13 @@ from typing import Final
 
 import pyarrow as pa
 
-__all__ = ["VERSION_DIGITS", "VersionedDir", "fsync_dir", "publish_exclusive"]
+__all__ = [
+    "VERSION_DIGITS",
+    "VersionedDir",
+    "fsync_dir",
+    "link_exclusive",
+    "publish_exclusive",
+]
 
 VERSION_DIGITS: Final = 20
 """Width of the zero-padded version in a version file's name (fits every int64 >= 0)."""
@@ -72,6 +78,21 @@ def publish_exclusive(directory: Path, name: str, payload: pa.Buffer | bytes) ->
     finally:
         tmp.unlink(missing_ok=True)
     fsync_dir(directory)
+    return True
+
+
+def link_exclusive(source: Path, target: Path) -> bool:
+    """Publish the complete, fsynced file ``source`` as ``target`` put-if-absent: a hard
+    link (same filesystem), so ``target`` appears whole or not at all; False if
+    ``target`` exists, which is never touched. ``source`` stays (the caller removes it);
+    ``target``'s folder must exist and is fsynced after a successful link. The path
+    variant of :func:`publish_exclusive`, for payloads too large to hold in memory.
+    """
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        return False
+    fsync_dir(target.parent)
     return True
 
 

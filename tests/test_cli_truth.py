@@ -197,7 +197,9 @@ def test_repair_and_verify_agree_on_a_missing_silver_file(tmp_path: Path) -> Non
     code, text = run("--root", str(root), "verify")
     assert code == 2
     assert "owned files are missing" in text
-    assert "`pointline repair` re-derives missing files" in text.splitlines()[-1]
+    assert (
+        "`pointline repair` re-derives missing or unreadable Silver files" in text.splitlines()[-1]
+    )
     code, text = run("--root", str(root), "repair")
     assert code == 0
     assert text.splitlines()[-1] == "repair: 1 file re-ingested; `pointline verify` should be clean"

@@ -12,6 +12,7 @@
                                       bootstrap | show [--json] | history EXCHANGE SYMBOL
     pointline [--root DIR] refresh | repair | verify | demo
     pointline [--root DIR] exchange add NAME --timezone TZ [--session-roll HH:MM] | list
+    pointline [--root DIR] bronze import-quant360 ARCHIVE.7z... [--json]
     pointline tables [TABLE] [--format F]
     pointline --version
 
@@ -37,7 +38,7 @@ from collections.abc import Sequence
 from importlib.metadata import version
 from typing import TextIO
 
-from pointline.cli import ingest, inspect, maintenance, read, symbols
+from pointline.cli import bronze, ingest, inspect, maintenance, read, symbols
 from pointline.cli.common import EXIT_BAD_FILES, EXIT_OK, EXIT_USAGE, require_lake
 from pointline.errors import PointlineError
 from pointline.ingest import finish_publishes
@@ -55,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"pointline {version('pointline')}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (ingest, inspect, read, symbols, maintenance):
+    for module in (ingest, inspect, read, symbols, maintenance, bronze):
         module.register(commands)
     return parser
 
