@@ -1,17 +1,22 @@
 """``pointline demo``: generate a small realistic Bronze set, ingest it, show what landed.
 
-The set: three exchanges, three data types, several symbols, a few bad rows (they land in
-the validation log with their reason) and one file that crosses midnight UTC (its rows
-land in two trading_date partitions).
+The set: Tardis crypto files on three exchanges, three data types, several symbols, a few
+bad rows (they land in the validation log with their reason) and one file that crosses
+midnight UTC (its rows land in two trading_date partitions); and a small CN day from
+Quant360 (SZSE order, tick and L2 files of two stocks, SSE order and tick files of one),
+whose 09:15 Shanghai events (01:15 UTC) land in that day's Shanghai trading date.
 """
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import sys
 from pathlib import Path
 from typing import TextIO
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from pointline.bootstrap import bootstrap_dim_symbol
@@ -20,6 +25,8 @@ from pointline.ingest import ingest_file
 from pointline.kernels.decimal import decimal_text
 from pointline.lake import Lake
 from pointline.schemas import DECIMAL_TYPE, get_table_spec
+from pointline.testing.quant360 import SymbolDay, write_symbol_day
+from pointline.testing.quant360 import bronze_path as cn_bronze_path
 from pointline.testing.tardis import SymbolSpec, tardis_lines
 
 __all__ = ["demo_paths", "run_demo", "write_demo_bronze"]
@@ -67,6 +74,28 @@ _FILES: tuple[tuple[str, str, tuple[SymbolSpec, ...], int, int, tuple[str, ...]]
 )
 
 
+CN_DATE = datetime.date(2024, 1, 2)
+_CN_DAYS: tuple[SymbolDay, ...] = (
+    SymbolDay("szse", "000001", orders=600, snapshots=60, seed=1, date=CN_DATE),
+    SymbolDay("szse", "000002", orders=300, snapshots=30, seed=2, date=CN_DATE),
+    SymbolDay("sse", "600000", orders=400, seed=3, date=CN_DATE),
+)
+"""The CN day: SZSE 000001 and 000002 (order, tick, L2), SSE 600000 (order, tick)."""
+
+
+def _cn_paths(bronze_root: Path) -> list[Path]:
+    root = bronze_root.parent
+    return [
+        cn_bronze_path(root, day.exchange, stream, day.date, day.symbol)
+        for day in _CN_DAYS
+        for stream in (
+            ("order_new", "tick_new", "L2_new")
+            if day.exchange == "szse"
+            else ("order_new", "tick_new")
+        )
+    ]
+
+
 def _demo_path(bronze_root: Path, exchange: str, data_type: str, group: str) -> Path:
     return (
         bronze_root
@@ -82,8 +111,11 @@ def _demo_path(bronze_root: Path, exchange: str, data_type: str, group: str) -> 
 def demo_paths(bronze_root: Path) -> list[Path]:
     """Where :func:`write_demo_bronze` writes its files."""
     return [
-        _demo_path(bronze_root, exchange, data_type, _group(symbols))
-        for exchange, data_type, symbols, *_ in _FILES
+        *(
+            _demo_path(bronze_root, exchange, data_type, _group(symbols))
+            for exchange, data_type, symbols, *_ in _FILES
+        ),
+        *_cn_paths(bronze_root),
     ]
 
 
@@ -118,7 +150,11 @@ def write_demo_bronze(bronze_root: Path) -> list[Path]:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(payload)
         paths.append(path)
-    return paths
+    cn = _cn_paths(bronze_root)
+    if not all(p.is_file() for p in cn):  # the generator's bytes are deterministic
+        for day in _CN_DAYS:
+            write_symbol_day(bronze_root.parent, day)
+    return [*paths, *cn]
 
 
 def _foreign_bronze(bronze_root: Path) -> list[Path]:
@@ -130,18 +166,24 @@ def _foreign_bronze(bronze_root: Path) -> list[Path]:
 
 
 def _write_decimal_sample(lake: Lake, out: TextIO) -> None:
-    """One stored row per table, its prices and quantities as the exact decimals they are."""
+    """One stored row per table, its prices and quantities as the exact decimals they are
+    (the best level of a level list)."""
     out.write(f"\nPrices and quantities are {DECIMAL_TYPE}: exact, never rounded. First rows:\n")
     for table in sorted(p.name for p in lake.silver_root.iterdir() if p.is_dir()):
         if table == "validation_log":
             continue
-        columns = [c.name for c in get_table_spec(table).columns if c.dtype == DECIMAL_TYPE]
+        spec = get_table_spec(table)
+        columns = [c.name for c in spec.columns if c.dtype == DECIMAL_TYPE]
+        lists = [c.name for c in spec.columns if c.dtype == pa.list_(DECIMAL_TYPE)]
         dataset = ds.dataset(lake.table_dir(table), format="parquet", partitioning="hive")
-        first = dataset.to_table(columns=["symbol", "file_seq", *columns]).sort_by("file_seq")
+        first = dataset.to_table(columns=["symbol", "file_seq", *columns, *lists])
+        first = first.sort_by([("symbol", "ascending"), ("file_seq", "ascending")]).slice(0, 1)
+        values = {name: first[name].combine_chunks() for name in columns}
+        values |= {f"{name}[0]": pc.list_element(first[name].combine_chunks(), 0) for name in lists}
         shown = " ".join(
             f"{name}={'null' if text is None else text}"
-            for name in columns
-            for text in decimal_text(first[name].slice(0, 1)).to_pylist()
+            for name, value in values.items()
+            for text in decimal_text(value).to_pylist()
         )
         out.write(f"  {table:<18} {first['symbol'][0]}  {shown}\n")
 
@@ -200,6 +242,10 @@ def run_demo(lake: Lake, *, out: TextIO) -> int:
                 f"  {table:<18} exchange={row['exchange']:<16} "
                 f"trading_date={row['trading_date']}  {row['count_all']:>6} rows\n"
             )
+    out.write(
+        f"  (CN: the first events, 09:15 in Shanghai = 01:15 UTC, belong to trading_date "
+        f"{CN_DATE}: trading dates are exchange-local)\n"
+    )
     _write_decimal_sample(lake, out)
     if lake.validation_dir.is_dir():
         log = ds.dataset(lake.validation_dir, format="parquet").to_table()

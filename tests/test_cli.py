@@ -301,14 +301,16 @@ def test_demo_root_and_rerun(tmp_path: Path, where: str) -> None:
     assert "Validation log: 4 quarantined rows" in first
     assert "Prices and quantities are decimal128(38, 18)" in first
     assert "inexact_value                bid_price 64999.0000000000000000001" in first
-    assert first.count("  success ") == 4
+    assert first.count("  success ") == 12  # 4 Tardis files, 8 of the CN day
+    assert "cn_order_events    exchange=szse             trading_date=2024-01-02" in first
+    assert "cn_l2_snapshots    000001  bid_price_levels[0]=" in first
     code, second = run(*argv)
     assert code == 0
-    assert second.count("  skipped ") == 4
+    assert second.count("  skipped ") == 12
     assert "Silver partitions:" in second
     assert "Validation log: 4 quarantined rows" in second
     rows = json_lines(run("--root", root, "manifest", "--json")[1])
-    assert [r["status"] for r in rows] == ["success"] * 4
+    assert [r["status"] for r in rows] == ["success"] * 12
 
 
 def test_demo_refuses_a_lake_with_other_bronze(
