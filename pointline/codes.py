@@ -120,6 +120,10 @@ ROW_REASON_FIXES: Final[Mapping[RowReason, str]] = MappingProxyType(
             "the rows name another exchange than the file's path: put the file under the "
             "right exchange (or give --vendor/--data-type for a path that names none)"
         ),
+        "symbol_mismatch": (
+            "the rows name another symbol (SSE SecurityID) than the file's symbol= folder: "
+            "put the file under the right symbol"
+        ),
         "timestamp_out_of_range": (
             "the rows' times are far from the date in the file's path: check that date"
         ),
