@@ -141,6 +141,8 @@ class BronzeFileMetadata:
             msg = "is not a file"
             raise BronzeError(msg, file=str(given))
         relative = resolved.relative_to(root)
+        if vendor is not None:
+            vendors.get(vendor)  # an unknown vendor is named as such, with the known ones
         date, extras = None, {}
         try:
             found, facts = vendors.describe(relative)
