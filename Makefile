@@ -44,15 +44,25 @@ typecheck: $(STAMP)
 	$(BIN)/mypy --strict pointline operators
 
 ## bench: the real runs: kernels and operators on 1M rows, end to end on 10M rows against
-## the bare pyarrow read+write, peak RSS at 1M/10M/30M rows; writes benchmarks/results.json
-## and the table in benchmarks/README.md (several minutes)
+## the bare pyarrow read+write (Tardis L2 and the CN streams; CN L2_new on 1M rows), peak
+## RSS at 1M/10M/30M rows (CN SZSE order_new at 1M/10M), one generated SZSE day of 2,300
+## symbols x 3 streams ingested (lake-scale figures); writes benchmarks/results.json and the
+## table in benchmarks/README.md (~20 minutes; more when the inputs are first generated)
 BENCH_E2E_ROWS ?= 10000000
 BENCH_RSS_ROWS ?= 1000000 10000000 30000000
+BENCH_CN_ROWS ?= 10000000
+BENCH_CN_L2_ROWS ?= 1000000
+BENCH_CN_RSS_ROWS ?= 1000000 10000000
+BENCH_CN_DAY_SYMBOLS ?= 2300
 bench: $(STAMP)
-	POINTLINE_E2E_ROWS=$(BENCH_E2E_ROWS) $(BIN)/pytest benchmarks --benchmark-only \
+	POINTLINE_E2E_ROWS=$(BENCH_E2E_ROWS) POINTLINE_CN_ROWS=$(BENCH_CN_ROWS) \
+		POINTLINE_CN_L2_ROWS=$(BENCH_CN_L2_ROWS) $(BIN)/pytest benchmarks --benchmark-only \
 		--benchmark-columns=min,median,mean,rounds -p no:cacheprovider \
 		--benchmark-json=benchmarks/.data/pytest-benchmark.json
-	$(BIN)/python benchmarks/rss.py --rows $(BENCH_RSS_ROWS) --out benchmarks/.data/rss.json
+	$(BIN)/python benchmarks/rss.py --rows $(BENCH_RSS_ROWS) --cn-rows $(BENCH_CN_RSS_ROWS) \
+		--out benchmarks/.data/rss.json
+	$(BIN)/python benchmarks/cn_day.py --symbols $(BENCH_CN_DAY_SYMBOLS) \
+		--out benchmarks/.data/cn_day.json
 	$(BIN)/python benchmarks/report.py --command "make bench"
 
 clean:

@@ -2,10 +2,13 @@
 ``benchmarks/README.md``, and print the table.
 
 Inputs (written by ``make bench``): the pytest-benchmark JSON
-(``benchmarks/.data/pytest-benchmark.json``) and ``rss.py``'s JSON
-(``benchmarks/.data/rss.json``). Either may be missing; its rows are then left out.
+(``benchmarks/.data/pytest-benchmark.json``, with the CN streams of ``test_cn_bench.py``),
+``rss.py``'s JSON (``benchmarks/.data/rss.json``: ``rss`` and ``cn_rss``) and
+``cn_day.py``'s JSON (``benchmarks/.data/cn_day.json``). Any may be missing; its rows are
+then left out.
 
     .venv/bin/python benchmarks/report.py [--command "make bench"] [--no-readme]
+        [--data benchmarks/.data] [--results benchmarks/results.json]
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 RATIO_TARGET, RATIO_STRETCH = 0.8, 0.9
 RSS_TARGET_MIB, RSS_GROWTH_MIB = 300.0, 30.0
+CN_RSS_TARGET_MIB = 256.0  # issue 14: CN ingest peak RSS, flat from 1M to 10M rows
 
 
 def machine() -> dict[str, Any]:
@@ -52,15 +56,20 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _benchmarks(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+def _benchmarks(
+    path: Path,
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]]]:
     if not path.is_file():
-        return None, []
+        return None, [], []
     data = json.loads(path.read_text())
     e2e = None
     per_row = []
+    cn = []
     for bench in data.get("benchmarks", []):
         info = bench.get("extra_info", {})
-        if "ratio" in info:
+        if "cn_stream" in info:
+            cn.append(dict(info))
+        elif "ratio" in info:
             e2e = {k: v for k, v in info.items() if not k.endswith("_runs_s")}
             e2e["bare_runs_s"] = info.get("bare_runs_s")
             e2e["pointline_runs_s"] = info.get("pointline_runs_s")
@@ -76,16 +85,19 @@ def _benchmarks(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]]
                     "rounds": bench["stats"]["rounds"],
                 }
             )
-    return e2e, per_row
+    return e2e, per_row, cn
 
 
-def collect(command: str) -> dict[str, Any]:
-    e2e, per_row = _benchmarks(DATA / "pytest-benchmark.json")
-    rss_path = DATA / "rss.json"
-    rss = json.loads(rss_path.read_text())["rss"] if rss_path.is_file() else []
-    for entry in rss:
+def collect(command: str, data: Path = DATA) -> dict[str, Any]:
+    e2e, per_row, cn_e2e = _benchmarks(data / "pytest-benchmark.json")
+    rss_path = data / "rss.json"
+    rss_data = json.loads(rss_path.read_text()) if rss_path.is_file() else {}
+    rss, cn_rss = rss_data.get("rss", []), rss_data.get("cn_rss", [])
+    for entry in rss + cn_rss:
         for kind in ("pointline", "bare"):
             entry[kind].pop("runs", None)
+    day_path = data / "cn_day.json"
+    cn_day = json.loads(day_path.read_text())["cn_day"] if day_path.is_file() else None
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": command,
@@ -95,11 +107,16 @@ def collect(command: str) -> dict[str, Any]:
             "ratio_stretch": RATIO_STRETCH,
             "rss_mib": RSS_TARGET_MIB,
             "rss_growth_mib_1m_to_30m": RSS_GROWTH_MIB,
+            "cn_rss_mib": CN_RSS_TARGET_MIB,
+            "cn_rss_growth_mib": RSS_GROWTH_MIB,
         },
         "e2e": e2e,
         "operators": [r for r in per_row if r["step"]],
         "kernels": [r for r in per_row if not r["step"]],
         "rss": rss,
+        "cn_e2e": cn_e2e,
+        "cn_rss": cn_rss,
+        "cn_day": cn_day,
     }
 
 
@@ -172,6 +189,7 @@ def table(results: dict[str, Any]) -> str:
             f"(target < {RSS_GROWTH_MIB:.0f} MiB: {_ok(growth < RSS_GROWTH_MIB)})",
             "",
         ]
+    out += _cn_tables(results)
     if results.get("kernels"):
         out += ["### Kernels", "", "| benchmark | ns/row |", "|---|---:|"]
         out += [f"| `{r['name']}` | {r['ns_per_row']:.1f} |" for r in results["kernels"]]
@@ -179,13 +197,139 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def _runs(values: list[float] | None) -> str:
+    return ", ".join(f"{t:.2f}" for t in values or [])
+
+
+def _cn_tables(results: dict[str, Any]) -> list[str]:
+    """The CN (Quant360) sections: end to end per stream, peak RSS, one SZSE day."""
+    out: list[str] = []
+    if results.get("cn_e2e"):
+        out += [
+            "### CN (Quant360) end to end: one generated symbol file per stream "
+            "(gzip level 1), same run",
+            "",
+            "| stream | rows | gz MiB | bare ns/row | pointline ns/row | ratio bare/pointline "
+            "| bare runs (s) | pointline runs (s) |",
+            "|---|---:|---:|---:|---:|---:|---|---|",
+        ]
+        for r in results["cn_e2e"]:
+            out.append(
+                f"| {r['cn_stream']} | {r['e2e_rows']:,} | {r['file_bytes'] / 2**20:.0f} | "
+                f"{r['bare_s'] / r['e2e_rows'] * 1e9:.0f} | "
+                f"{r['pointline_s'] / r['e2e_rows'] * 1e9:.0f} | **{r['ratio']:.2f}x** | "
+                f"{_runs(r.get('bare_runs_s'))} | {_runs(r.get('pointline_runs_s'))} |"
+            )
+        out += [
+            "",
+            "Bare = `open_csv` of the same `.csv.gz` with every vendor column typed (int64, "
+            "float64; codes, flags and the L2 arrays as strings) -> one zstd `ParquetWriter`.",
+            "",
+        ]
+    if results.get("cn_rss"):
+        out += [
+            "### CN peak RSS of a whole process (`ru_maxrss`)",
+            "",
+            "| stream | rows | gz MiB | pointline MiB | pointline s | Arrow pool peak MiB "
+            f"| bare MiB | bare s | <= {CN_RSS_TARGET_MIB:.0f} MiB |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        for r in results["cn_rss"]:
+            p, b = r["pointline"], r["bare"]
+            out.append(
+                f"| {r['exchange']} {r['stream']} | {r['rows']:,} | "
+                f"{r['file_bytes'] / 2**20:.0f} | {p['max_rss_mib']:.1f} | {p['seconds']:.1f} | "
+                f"{p['pool_peak_mib']:.1f} | {b['max_rss_mib']:.1f} | {b['seconds']:.1f} | "
+                f"{_ok(p['max_rss_mib'] <= CN_RSS_TARGET_MIB)} |"
+            )
+        by_input: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for r in results["cn_rss"]:
+            by_input.setdefault((r["exchange"], r["stream"]), []).append(r)
+        out.append("")
+        for (exchange, stream), entries in by_input.items():
+            if len(entries) > 1:
+                first, last = entries[0], entries[-1]
+                growth = last["pointline"]["max_rss_mib"] - first["pointline"]["max_rss_mib"]
+                out.append(
+                    f"{exchange} {stream}: growth {first['rows']:,} -> {last['rows']:,} rows "
+                    f"{growth:+.1f} MiB (flat, < {RSS_GROWTH_MIB:.0f} MiB: "
+                    f"{_ok(growth < RSS_GROWTH_MIB)})"
+                )
+        out.append("")
+    day = results.get("cn_day")
+    if day:
+        ingest = day["ingest"]
+        gen = f"{day['generate_s']:.0f} s" + (" (cached)" if day.get("generate_cached") else "")
+        parts = [
+            f"{table} {part}: {n:,}"
+            for table, found in day["partitions"].items()
+            for part, n in found.items()
+        ]
+        read, dataset = day["read_symbol"], day.get("dataset_symbol")
+        read_how = (
+            f'`read(lake, "{read["table"]}", exchange="{day["exchange"]}", '
+            f'symbols=["{read["symbol"]}"]).read_all()`'
+        )
+        if read.get("refused"):
+            read_how += (
+                f" refused ({read['refused'].split(':', 1)[0]}): `order='symbol'` timed instead"
+            )
+        out += [
+            f"### CN lake scale: one generated SZSE day ({day['symbols']:,} symbols x 3 streams)",
+            "",
+            "| figure | value |",
+            "|---|---|",
+            f"| Bronze files (MiB) | {day['bronze_files']:,} ({day['bronze_bytes'] / 2**20:.0f}) |",
+            f"| generate Bronze | {gen} |",
+            f"| `bootstrap_dim_symbol` (every file read) | {day['bootstrap_s']:.1f} s |",
+            f"| ingest, one process, serial | {ingest['seconds']:.0f} s, "
+            f"{ingest['files_per_s']:.1f} files/s, {ingest['rows']:,} rows |",
+            f"| per file: median, p95 | {ingest['file_median_s'] * 1e3:.0f} ms, "
+            f"{ingest['file_p95_s'] * 1e3:.0f} ms |",
+            f"| per file: median of the first / last tenth | "
+            f"{ingest['first_tenth_median_s'] * 1e3:.0f} ms / "
+            f"{ingest['last_tenth_median_s'] * 1e3:.0f} ms |",
+            f"| ingest process peak RSS | {ingest['max_rss_mib']:.0f} MiB |",
+            f"| Silver files per partition | {'; '.join(parts)} |",
+            f"| Silver files in total (MiB) | {day['silver_files']:,} "
+            f"({day['silver_bytes'] / 2**20:.0f}) |",
+            f"| manifest entries | {day['manifest_entries']:,} |",
+            f"| manifest on disk: files, MiB (of which checkpoints) | {day['manifest_files']:,}, "
+            f"{day['manifest_bytes'] / 2**20:.0f} ({day['checkpoint_files']:,}, "
+            f"{day['checkpoint_bytes'] / 2**20:.0f}) |",
+            f"| open the manifest, fresh process (whole process) | "
+            f"{day['open_manifest']['seconds'] * 1e3:.0f} ms "
+            f"({day['open_manifest']['process_s'] * 1e3:.0f} ms) |",
+        ]
+        if read["seconds"] is None:
+            out.append(f"| {read_how} | failed: {read.get('error')} |")
+        else:
+            out.append(
+                f"| {read_how}, {read['rows']:,} rows, fresh process (whole "
+                f"process) | {read['seconds'] * 1e3:.0f} ms ({read['process_s'] * 1e3:.0f} ms) |"
+            )
+        if dataset:
+            out.append(
+                f"| same rows by a `pyarrow.dataset` filter (whole process) | "
+                f"{dataset['seconds'] * 1e3:.0f} ms ({dataset['process_s'] * 1e3:.0f} ms) |"
+            )
+        out += [
+            "",
+            f"Fresh-process times are medians of {day['repeats']}, timed from after the imports.",
+            "",
+        ]
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--command", default="make bench")
     parser.add_argument("--no-readme", action="store_true")
+    parser.add_argument("--data", type=Path, default=DATA, help="where the inputs are")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="results JSON to write")
     options = parser.parse_args()
-    results = collect(options.command)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    results = collect(options.command, options.data)
+    options.results.write_text(json.dumps(results, indent=2) + "\n")
     text = table(results)
     print(text)
     if not options.no_readme and README.is_file():

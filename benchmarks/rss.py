@@ -1,18 +1,24 @@
 """Peak RSS of a whole ingest process, against the bare reference, per file size.
 
-For each size (default 1M, 10M and 30M rows) this generates an L2 ``.csv.gz`` (files up to
+For each size (``--rows``, default 1M, 10M and 30M rows) this generates a Tardis L2
+``.csv.gz``, and for each of ``--cn-rows`` (default 1M and 10M) a CN file of each
+``--cn-input`` (default SZSE ``order_new``; ``exchange/stream``) (files up to
 ``--keep-rows`` rows are cached under ``benchmarks/.data``; larger ones are generated,
 measured and deleted), then runs, each in a fresh process:
 
 - ``pointline``: ``BronzeFileMetadata.from_path`` + ``ingest_file`` into a fresh lake;
-- ``bare``: ``open_csv`` (explicit types, 1 MiB blocks) -> one zstd ``ParquetWriter``.
+- ``bare``: ``open_csv`` (explicit types, ``bench_support.bare_types``, 1 MiB blocks) ->
+  one zstd ``ParquetWriter``.
 
 Each run is wrapped in a small measuring process that starts it with ``subprocess`` and
 reads ``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`` afterwards (the maximum over
 waited-for children, so one child per measuring process). The child also reports its
 wall time and pyarrow's ``default_memory_pool().max_memory()``.
 
-    .venv/bin/python benchmarks/rss.py [--rows 1000000 10000000 30000000] [--out FILE]
+    .venv/bin/python benchmarks/rss.py [--rows 1000000 10000000 30000000]
+        [--cn-rows 1000000 10000000] [--cn-input szse/order_new ...] [--out FILE]
+
+The JSON holds ``rss`` (the L2 sizes) and ``cn_rss`` (one entry per CN input and size).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ DEFAULT_OUT = HERE / ".data" / "rss.json"
 _CHILD = """
 import json, sys, time
 import pyarrow as pa
-kind, root, source = sys.argv[1:4]
+kind, root, source, here, exchange, stream = sys.argv[1:7]
 started = time.perf_counter()
 if kind == "pointline":
     from pointline.bronze import BronzeFileMetadata
@@ -46,18 +52,18 @@ if kind == "pointline":
     assert result.status == "success", result
     rows = result.rows_total
 else:
-    sys.path.insert(0, sys.argv[4])
-    from bench_support import bare_convert
-    rows = bare_convert(source, root + "/bare.parquet")
+    sys.path.insert(0, here)
+    from bench_support import bare_convert, bare_types
+    rows = bare_convert(source, root + "/bare.parquet", column_types=bare_types(exchange, stream))
 print(json.dumps({"rows": rows, "seconds": time.perf_counter() - started,
                   "pool_peak": pa.default_memory_pool().max_memory()}))
 """
 
 
-def measure(kind: str, root: Path, source: Path) -> dict[str, Any]:
+def measure(kind: str, root: Path, source: Path, exchange: str, stream: str) -> dict[str, Any]:
     """Run one child in a fresh measuring process; its peak RSS and report."""
     done = subprocess.run(
-        [sys.executable, __file__, "--measure", kind, str(root), str(source)],
+        [sys.executable, __file__, "--measure", kind, str(root), str(source), exchange, stream],
         capture_output=True,
         text=True,
         check=True,
@@ -66,10 +72,10 @@ def measure(kind: str, root: Path, source: Path) -> dict[str, Any]:
     return report
 
 
-def _measure_child(kind: str, root: str, source: str) -> None:
+def _measure_child(kind: str, root: str, source: str, exchange: str, stream: str) -> None:
     """In the measuring process: run the child, add its ru_maxrss (KiB on Linux)."""
     done = subprocess.run(
-        [sys.executable, "-c", _CHILD, kind, root, source, str(HERE)],
+        [sys.executable, "-c", _CHILD, kind, root, source, str(HERE), exchange, stream],
         capture_output=True,
         text=True,
         check=False,
@@ -82,21 +88,31 @@ def _measure_child(kind: str, root: str, source: str) -> None:
     print(json.dumps(report))
 
 
-def run(sizes: list[int], *, keep_rows: int, repeats: int) -> list[dict[str, Any]]:
+def run(
+    sizes: list[int],
+    *,
+    keep_rows: int,
+    repeats: int,
+    exchange: str | None = None,
+    stream: str | None = None,
+) -> list[dict[str, Any]]:
+    """Measure one input (default: the Tardis L2 file) at each size."""
     sys.path.insert(0, str(HERE))
-    from bench_support import DATA_DIR, cached_l2, prepare_lake
+    from bench_support import DATA_DIR, DATA_TYPE, EXCHANGE, cached_input, prepare_lake
 
+    exchange, stream = exchange or EXCHANGE, stream or DATA_TYPE
     results = []
     for rows in sizes:
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=f"rss-{rows}-", dir=DATA_DIR))
         try:
             started = time.perf_counter()
-            if rows <= keep_rows:
-                source = cached_l2(rows)
-            else:
-                source = cached_l2(rows, data_dir=scratch / "source")
+            data_dir = DATA_DIR if rows <= keep_rows else scratch / "source"
+            source = cached_input(rows, exchange=exchange, stream=stream, data_dir=data_dir)
             generated_s = time.perf_counter() - started
             entry: dict[str, Any] = {
+                "exchange": exchange,
+                "stream": stream,
                 "rows": rows,
                 "file_bytes": source.stat().st_size,
                 "generate_s": generated_s,
@@ -106,12 +122,12 @@ def run(sizes: list[int], *, keep_rows: int, repeats: int) -> list[dict[str, Any
                 for i in range(repeats):
                     root = scratch / f"{kind}-{i}"
                     if kind == "pointline":
-                        lake, meta = prepare_lake(root, source)
+                        lake, meta = prepare_lake(root, source, exchange=exchange, stream=stream)
                         path = lake.bronze_root / meta.bronze_path
                     else:
                         root.mkdir(parents=True)
                         path = source
-                    report = measure(kind, root, path)
+                    report = measure(kind, root, path, exchange, stream)
                     assert report["rows"] == rows, report
                     runs.append(report)
                     shutil.rmtree(root, ignore_errors=True)
@@ -124,7 +140,8 @@ def run(sizes: list[int], *, keep_rows: int, repeats: int) -> list[dict[str, Any
                 }
             results.append(entry)
             print(
-                f"{rows:>11,} rows: pointline {entry['pointline']['max_rss_mib']:7.1f} MiB "
+                f"{exchange} {stream} {rows:>11,} rows: pointline "
+                f"{entry['pointline']['max_rss_mib']:7.1f} MiB "
                 f"({entry['pointline']['seconds']:.1f} s), bare "
                 f"{entry['bare']['max_rss_mib']:7.1f} MiB ({entry['bare']['seconds']:.1f} s)",
                 flush=True,
@@ -137,17 +154,31 @@ def run(sizes: list[int], *, keep_rows: int, repeats: int) -> list[dict[str, Any
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["--measure"]:
-        _measure_child(*args[1:4])
+        _measure_child(*args[1:6])
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000, 30_000_000])
+    parser.add_argument("--rows", type=int, nargs="*", default=[1_000_000, 10_000_000, 30_000_000])
+    parser.add_argument("--cn-rows", type=int, nargs="*", default=[1_000_000, 10_000_000])
+    parser.add_argument(
+        "--cn-input", nargs="*", default=["szse/order_new"], help="CN exchange/stream"
+    )
     parser.add_argument("--keep-rows", type=int, default=10_000_000, help="cache files up to this")
     parser.add_argument("--repeats", type=int, default=1, help="runs per size and kind (median)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     options = parser.parse_args(args)
     results = run(options.rows, keep_rows=options.keep_rows, repeats=options.repeats)
+    cn_results = []
+    for spec in options.cn_input:
+        exchange, _, stream = spec.partition("/")
+        cn_results += run(
+            options.cn_rows,
+            keep_rows=options.keep_rows,
+            repeats=options.repeats,
+            exchange=exchange,
+            stream=stream,
+        )
     options.out.parent.mkdir(parents=True, exist_ok=True)
-    options.out.write_text(json.dumps({"rss": results}, indent=2) + "\n")
+    options.out.write_text(json.dumps({"rss": results, "cn_rss": cn_results}, indent=2) + "\n")
     print(f"wrote {options.out}")
     return 0
 
