@@ -89,7 +89,9 @@ _CODE_DIGITS: Final = 6
 
 
 def _text(value: str, n: int) -> Array:
-    return pa.array(np.full(n, value, dtype=object), pa.string())
+    """``n`` copies of ``value`` (one string buffer, no Python objects)."""
+    repeated: Array = pa.repeat(pa.scalar(value, pa.string()), n)
+    return repeated
 
 
 def _path_columns(read: ReadFields, flags: RowFlags) -> dict[str, Array]:
