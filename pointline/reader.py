@@ -1,59 +1,101 @@
-"""The read API: a table as one stream in replay order, merged by time or symbol by symbol.
+"""The read API: a table as one stream in replay order, merged across symbols or symbol by
+symbol.
 
 :func:`read` reads only the Silver files the manifest marks live (``success`` or
 ``quarantined``) of one exchange or of every exchange that has some, prunes
 ``trading_date`` partitions from the time window in each exchange's own time zone (one
-day of margin on each side), keeps the rows with ``start <= ts_event_us < end`` (event
-time; start inclusive, end exclusive; each an int of microseconds since the epoch, a
-``datetime``, a ``date`` or ISO 8601 text, see :func:`to_timestamp_us`) and the given
-symbols, and returns a ``pyarrow.RecordBatchReader``. Two orders (docs/contracts.md
-section 4, "Tie-break (replay) keys" and "Replay across symbols"):
+day of margin on each side) and row groups by their footer statistics (window and
+symbols), keeps the rows with ``start <= ts_event_us < end`` (event time; start
+inclusive, end exclusive; each an int of microseconds since the epoch, a ``datetime``, a
+``date`` or ISO 8601 text, see :func:`to_timestamp_us`) and the given symbols, and
+returns a ``pyarrow.RecordBatchReader``.
 
-- ``order="time"`` (the default): one stream across symbols and exchanges, by the time
-  key, then exchange, then the table's tie-break keys: for crypto tables
-  ``coalesce(ts_local_us, ts_event_us), exchange, symbol_id, file_id, file_seq`` (the
-  time key is derived from the table spec's time columns; tables whose tie-break keys
-  are not ``(exchange, symbol_id, <time>, file_id, file_seq)`` are refused).
-- ``order="symbol"``: exchange by exchange (by name), symbol by symbol (by ``symbol``
-  text) and, within a symbol, time first, so that a symbol whose dim_symbol history has
-  several windows (several ``symbol_id`` values) still replays in time order:
-  ``exchange, symbol, coalesce(ts_local_us, ts_event_us), symbol_id, file_id, file_seq``.
+Replay keys (docs/contracts.md section 4, "Tie-break (replay) keys" and "Replay across
+symbols"). A table's tie-break keys are ``(exchange, symbol_id, <middle>, file_id,
+file_seq)``; the middle is one symbol's order: a time column for crypto tables
+(``ts_local_us``; a row without it takes its ``ts_event_us``), ``trading_date,
+channel_id, channel_seq`` for CN orders and ticks, ``ts_event_us, snapshot_seq`` for CN
+L2 snapshots. Two orders:
 
-Neither is a full sort. A Silver file is in Bronze arrival order: several symbols
-interleaved row by row, ``local_timestamp`` non-decreasing across all of them. A first
-pass reads the key columns of each file, one row group at a time, to find where each
-merge unit starts and whether its rows are already in key order.
+- ``order="symbol"``: ``exchange`` (by name), ``symbol`` (text), the middle,
+  ``symbol_id``, ``file_id``, ``file_seq``: symbol by symbol, each in its own replay
+  order, so that a symbol whose dim_symbol history has several windows (several
+  ``symbol_id`` values) still replays in one order.
+- ``order="time"`` (the default): one stream across symbols and exchanges, by the
+  table's across-symbols rule, chosen from the shape of its middle:
 
-Time order: the merge unit is a *file* (its rows that pass the filters), streamed row
-group by row group. A chunk (the previous chunk's carry, then the next row group) is put
-in ``(time, symbol_id, file_seq)`` order: only rows that share their time with a
-neighbour can move, and only those go through one stable ``np.lexsort``; the table is
-not copied, the order is kept beside it and applied as the rows are taken (slices where
-it runs on by one). The rows at the chunk's last time are *carried* into the next chunk
-instead of emitted: a later row group may hold rows of that same time with a smaller
-``symbol_id``. Every other row is final, as the file's later rows all have a time at or
-after that last one. A file whose time goes backwards (not Tardis's promise, but
-possible) is loaded whole and sorted instead. Across files, each step computes a bound:
-the smallest key among each open file's row ``batch_size`` rows ahead (or its chunk's
-last row); every open file gives its rows up to the bound, and when several did, one
-``np.lexsort`` on ``(time, exchange, symbol_id, file_id, file_seq)`` merges them. A
-step thus moves up to a batch from one file at least, however finely files interleave
-(row by row, for files of different symbols of the same day). A file is opened only when
-its first key falls below the bound.
+  - a time column first (crypto, CN L2): ``time, exchange, <rest of the middle>,
+    symbol_id, file_id, file_seq``; crypto ``coalesce(ts_local_us, ts_event_us),
+    exchange, symbol_id, file_id, file_seq``, CN L2 ``ts_event_us, exchange,
+    snapshot_seq, symbol_id, file_id, file_seq``.
+  - ``trading_date, <channel>, <sequence>`` (CN orders and ticks): within one channel
+    (exchange, trading date, ``channel_id``) the rows go by ``channel_seq`` (then
+    symbol_id, file_id, file_seq): the exchange's own publication order, whatever
+    ts_event_us says. Channels are merged by time: a k-way merge of the channel streams
+    that always takes the head with the smallest ``(trading_date, ts_event_us, exchange,
+    channel_id)``; that tuple is the tie rule (equal date and time: the exchange by name,
+    then the smaller channel number; two channels never tie), so the same rows always
+    come out in the same order. It is computed as a sort: a row's *merge time* is the
+    largest ts_event_us of its channel up to and including it in channel order (a row
+    whose time goes back stays behind the rows of its channel before it), and rows go by
+    ``(trading_date, merge time, exchange, channel_id, channel_seq, symbol_id, file_id,
+    file_seq)``, which is exactly the head rule (a merge that takes the smallest head is
+    a stable sort of each stream by its running maximum). A trading date is done before
+    the next one starts.
+  - anything else is refused.
 
-Symbol order: the merge unit is a *segment*, the rows of one symbol_id in one file. A
-segment in order (the Tardis case) is streamed one row group at a time; one that is not
-is loaded whole and sorted. Each merge step takes, from the segment with the smallest
-head, every row up to the next smallest head with one ``searchsorted``.
+  The rules order the rows that are read: with a window or symbols, merge times come
+  from the rows that pass.
 
-Memory: one row group per open unit, plus about one output batch; an out-of-order unit
-costs its whole size. Open units are those whose key ranges overlap the merge point: in
-time order, the files overlapping in time (before a file reads its next row group, the
-output waiting is emitted, so batches may then be shorter than ``batch_size``); in symbol
-order, the files of one symbol overlapping in time (it reads each file once per
-symbol_id). Measured on the benchmark's one-file, three-symbol L2 table (10M rows, 1.2 GB
-of batches read), Arrow pool peak: 33 MB in time order, 51 MB in symbol order (the same
-at 1M rows); time per row: 169 and 355 ns.
+How. Every order is a k-way merge (:class:`_Merge`) of *units*, streams of rows each
+already in the merge key's order: the rows of one file (time order), of one file and
+``symbol_id`` (symbol order), of one file and channel (CN, merged into channel streams),
+or one channel stream (CN: the merge of channels). A first pass reads the key columns of
+each file, one row group at a time, to find each unit's smallest key and how its rows
+lie in the file:
+
+- in key order (the CN case: a file's channel_seq rises; crypto files in symbol order):
+  streamed row group by row group as they are;
+- the key's first column never goes back (crypto time order: rows of equal time of
+  several symbols may come in any symbol_id order): streamed, each chunk (the carry, then
+  the next row group) sorted where rows share their first key value (only those go
+  through one stable ``np.lexsort``; the table is not copied, the order is kept beside it
+  and applied as rows are taken), and the rows at the chunk's last first-key value are
+  *carried* into the next chunk, as a later row group may hold more rows of that value
+  with smaller keys; every other row is final;
+- otherwise (a Silver file is in Bronze order, which the vendor may not keep): the unit
+  is loaded whole and sorted.
+
+Each merge step computes a bound: the smallest key among each open unit's row ``look``
+rows ahead (or its chunk's last row; units whose remaining rows are all loaded count
+once, by the largest such key, so that the ends of many small files do not cut steps
+short); every open unit gives its rows up to the bound, and when several did, one
+``np.lexsort`` on the merge key merges them. ``look`` starts at
+``batch_size`` (with one open unit, as in the crypto benchmark, it stays there) and is
+halved while a step would move more than two batches (many units interleaving, such as
+the symbol files of a CN channel, would otherwise give whole row groups at once, and a
+step's output is a copy), doubled back while steps move less than half a batch. A unit
+is opened only when its first key falls below the bound.
+
+Memory: one row group per open unit plus a step's output (at most about two batches; for
+CN, one such per open channel too); a unit that is loaded whole costs its size. Before a
+unit reads its next row group, the output waiting is emitted (batches may then be shorter
+than ``batch_size``). Open units are those whose key ranges overlap the merge point: in
+time order, the files overlapping in time; in symbol order, the files of one symbol
+overlapping in time (a file is read once per symbol_id in it). CN orders and ticks in
+time order are the exception: every symbol's channel runs all day, so every file of the
+trading date being replayed is open (a SZSE day has ~2,300 symbol files per table); they
+are read ``_CHANNEL_READ_ROWS`` rows at a time instead of a row group at a time (about
+2 MB per open file with every column: page buffers and one slice, where a whole row group
+of a 40k-row file is 6 MB), and files of a later date open only once the date before is
+done. A whole-market read of a day thus holds about 2 MB per symbol file (some GB for a
+full SZSE day): ``symbols``, ``columns`` and ``start``/``end`` are what narrow it. Row
+groups whose footer statistics rule out the window or the symbols are skipped unread.
+Measured on the benchmark's one-file, three-symbol L2 table (10M rows, 1.2 GB of batches
+read), Arrow pool peak: 31 MB in time order, 24 MB in symbol order (about the same at 1M
+rows); time per row: about 180 and 310 ns. A generated SZSE day (``cn_day.py``'s 2,300
+symbols, 630k order rows in 2,300 files): time order 4.9 s, pool peak 238 MB for 92 MB
+read (every file of the day open); symbol order 3.4 s (the per-file cost dominates).
 """
 
 from __future__ import annotations
@@ -61,7 +103,7 @@ from __future__ import annotations
 import datetime
 import functools
 import heapq
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, TypeAlias
@@ -80,12 +122,12 @@ from pointline.kernels.trading_date import local_dates
 from pointline.lake import Lake
 from pointline.schemas import TableSpec, get_table_spec
 
-__all__ = ["LIVE_STATUSES", "Order", "TimeLike", "read", "to_timestamp_us"]
+__all__ = ["LIVE_STATUSES", "Order", "TimeLike", "merge_sorted", "read", "to_timestamp_us"]
 
 
 Order: TypeAlias = Literal["time", "symbol"]
-"""``"time"``: one stream merged by time across symbols and exchanges; ``"symbol"``:
-exchange by exchange, symbol by symbol, each in time order."""
+"""``"time"``: one stream merged across symbols and exchanges by the table's rule;
+``"symbol"``: exchange by exchange, symbol by symbol, each in its replay order."""
 
 TimeLike: TypeAlias = int | datetime.datetime | datetime.date | str
 """What a time bound may be; :func:`to_timestamp_us` turns it into microseconds."""
@@ -96,11 +138,7 @@ _EPOCH_UTC = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _US = datetime.timedelta(microseconds=1)
 _US_PER_DAY = 86_400_000_000
 _INT64 = (-(2**63), 2**63 - 1)
-_KEY_COLUMNS = ("symbol_id", "ts_event_us", "ts_local_us", "file_seq")
-_Key = tuple[str, int, int, int, int]  # (symbol, ts, symbol_id, file_id, file_seq)
-_TimeHead = tuple[int, int, int, int, int]  # (ts, exchange rank, symbol_id, file_id, file_seq)
 _I64 = npt.NDArray[np.int64]
-_EMPTY = np.zeros(0, dtype=np.int64)
 _EMPTY_TABLE = pa.table({})
 _ORDERS = ("time", "symbol")
 
@@ -217,34 +255,124 @@ def _live_files(lake: Lake, table: str) -> dict[str, list[_File]]:
     return found
 
 
-def _ts_key(table: pa.Table) -> _I64:
-    """``ts_local_us``, or ``ts_event_us`` where it is null, as int64."""
-    ts = pc.coalesce(table.column("ts_local_us"), table.column("ts_event_us"))
-    return np.asarray(ts.to_numpy(), dtype=np.int64)
+# -- replay rules ------------------------------------------------------------------------
+
+_TIME_COLUMNS = ("ts_local_us", "ts_event_us")
+_TIME = "@time"
+"""The array of a rule's time column, ``ts_event_us`` where that is null."""
+_TS_MAX = "@ts_max"
+"""A CN row's merge time: the largest ts_event_us of its channel up to it, in channel order."""
+_CHANNEL_READ_ROWS = 8_192
+"""CN channel units are read this many rows at a time, not a row group at a time: every
+symbol file of a trading date is open at once. tests/test_cn_read.py, eight 150k-row
+files: Arrow pool peak 37 MB instead of 180 MB (186 MB read); about 15% slower."""
+_SOURCE = "@source"
+""":func:`merge_sorted`: the position of a row's source."""
+_CONSTS = frozenset({"exchange", "symbol", "trading_date", "file_id"})
+"""Key names constant in a unit, from its file (the exchange as its rank among the
+exchanges read, by name; the trading date as days since the epoch; the file_id) or, for
+``symbol``, the rank of its text among the symbols read."""
 
 
-def _time_columns(spec: TableSpec) -> tuple[str, ...]:
-    """The columns of the time order's time key, first non-null wins: the tie-break key's
-    time column (``ts_local_us`` or ``ts_event_us``), then ``ts_event_us`` for rows
-    without ``ts_local_us`` (docs/contracts.md section 4). Refuses a table whose
-    tie-break keys are not ``(exchange, symbol_id, <time>, file_id, file_seq)``."""
-    keys = spec.tie_break_keys
-    rest = [k for k in keys if k not in {"exchange", "symbol_id"}]
-    times = ("ts_local_us", "ts_event_us")
-    if (
-        "symbol_id" not in keys
-        or not rest
-        or rest[0] not in times
-        or rest[1:] != ["file_id", "file_seq"]
-        or not {"symbol", "ts_event_us"} <= set(spec.column_names)
-    ):
-        msg = (
-            f"table {spec.name!r}: order='time' needs tie-break keys (exchange, symbol_id, "
-            f"ts_local_us or ts_event_us, file_id, file_seq); its keys are {list(keys)} "
-            "(not supported yet)"
+@dataclass(frozen=True)
+class _Plan:
+    """One merge: the key its units are merged by and the int64 arrays each chunk carries.
+
+    ``key`` names, in order, row arrays (columns, ``_TIME``, ``_TS_MAX``) and unit
+    constants (``fixed`` and the ``segment`` columns, by whose values a file is split
+    into units). A unit's rows are in key order when they are in the order of ``rows``
+    (the row arrays of the key, in key order). ``payload`` arrays ride along.
+    """
+
+    key: tuple[str, ...]
+    segment: tuple[str, ...] = ()
+    payload: tuple[str, ...] = ()
+    fixed: frozenset[str] = _CONSTS
+
+    @property
+    def rows(self) -> tuple[str, ...]:
+        return tuple(n for n in self.key if n not in self.fixed and n not in self.segment)
+
+    @property
+    def arrays(self) -> tuple[str, ...]:
+        return (*self.rows, *self.payload)
+
+    @property
+    def consts(self) -> tuple[str, ...]:
+        return tuple(n for n in self.key if n in self.fixed or n in self.segment)
+
+    @property
+    def parts(self) -> tuple[tuple[bool, int], ...]:
+        """Each key name as (a row array?, its index in ``arrays`` or in ``consts``)."""
+        rows, consts = self.rows, self.consts
+        return tuple(
+            (True, rows.index(n)) if n in rows else (False, consts.index(n)) for n in self.key
         )
-        raise SchemaError(msg)
-    return tuple(dict.fromkeys([rest[0], "ts_event_us"]))
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """How one read orders a table: one merge of units (``plan``), or, for CN channels,
+    ``plan`` merges the units of one channel and ``outer`` the channel streams."""
+
+    plan: _Plan
+    time: tuple[str, ...] = ()
+    """The columns of ``_TIME``, the first non-null wins."""
+    outer: _Plan | None = None
+
+
+def _rule(spec: TableSpec, order: Order) -> _Rule:
+    """The replay rule of ``spec`` in ``order``, from its tie-break keys ``(exchange,
+    symbol_id, <middle>, file_id, file_seq)`` (the module docstring). Raises
+    :class:`~pointline.errors.SchemaError` for keys of another shape."""
+    keys = spec.tie_break_keys
+    middle = keys[2:-2]
+    names = set(spec.column_names)
+    shaped = (
+        keys[:2] == ("exchange", "symbol_id")
+        and keys[-2:] == ("file_id", "file_seq")
+        and bool(middle)
+        and {"symbol", "ts_event_us"} <= names
+        and all(
+            n == "trading_date" or pa.types.is_integer(spec.arrow_schema.field(n).type)
+            for n in middle
+        )
+    )
+    timed = shaped and middle[0] in _TIME_COLUMNS
+    time = tuple(dict.fromkeys([middle[0], "ts_event_us"])) if timed else ()
+    tail = ("symbol_id", "file_id", "file_seq")
+    if order == "symbol":
+        if not shaped:
+            msg = (
+                f"table {spec.name!r}: order='symbol' needs tie-break keys (exchange, "
+                "symbol_id, <integer columns or trading_date>, file_id, file_seq); its keys "
+                f"are {list(keys)}"
+            )
+            raise SchemaError(msg)
+        mid = (_TIME, *middle[1:]) if timed else middle
+        return _Rule(_Plan(("exchange", "symbol", *mid, *tail), segment=("symbol_id",)), time)
+    if timed:
+        return _Rule(_Plan((_TIME, "exchange", *middle[1:], *tail)), time)
+    if (
+        shaped
+        and len(middle) == 3
+        and middle[0] == "trading_date"
+        and "trading_date" not in middle[1:]
+    ):
+        channel, seq = middle[1:]
+        inner = _Plan((seq, *tail), segment=(channel,), payload=("ts_event_us",))
+        outer = _Plan(("trading_date", _TS_MAX, "exchange", channel), segment=(channel,))
+        return _Rule(inner, outer=outer)
+    msg = (
+        f"table {spec.name!r}: order='time' needs tie-break keys (exchange, symbol_id, "
+        "ts_local_us or ts_event_us[, integer columns], file_id, file_seq) or (exchange, "
+        "symbol_id, trading_date, <channel>, <sequence>, file_id, file_seq); its keys are "
+        f"{list(keys)} (not supported yet)"
+    )
+    raise SchemaError(msg)
+
+
+# -- filters -----------------------------------------------------------------------------
 
 
 @dataclass
@@ -255,15 +383,21 @@ class _Filter:
 
     @property
     def columns(self) -> list[str]:
-        return ["symbol"] if self.symbols is not None else []
+        """The columns :meth:`mask` reads."""
+        timed = self.start_us is not None or self.end_us is not None
+        return [
+            *(["ts_event_us"] if timed else []),
+            *(["symbol"] if self.symbols is not None else []),
+        ]
 
     def mask(self, table: pa.Table) -> Any:
         conds: list[Any] = []
-        ts = table.column("ts_event_us")
         if self.start_us is not None:
-            conds.append(pc.greater_equal(ts, pa.scalar(self.start_us, pa.int64())))
+            start = pa.scalar(self.start_us, pa.int64())
+            conds.append(pc.greater_equal(table.column("ts_event_us"), start))
         if self.end_us is not None:
-            conds.append(pc.less(ts, pa.scalar(self.end_us, pa.int64())))
+            end = pa.scalar(self.end_us, pa.int64())
+            conds.append(pc.less(table.column("ts_event_us"), end))
         if self.symbols is not None:
             conds.append(pc.is_in(table.column("symbol"), pa.array(sorted(self.symbols))))
         if not conds:
@@ -273,9 +407,39 @@ class _Filter:
             out = pc.and_(out, cond)
         return out
 
+    def row_groups(self, parquet: pq.ParquetFile) -> list[int]:
+        """The row groups of ``parquet`` that may hold rows passing the filter, by their
+        footer statistics of ``ts_event_us`` and ``symbol`` (kept when there are none)."""
+        meta = parquet.metadata
+        groups = range(meta.num_row_groups)
+        if self.start_us is None and self.end_us is None and self.symbols is None:
+            return list(groups)
+        at = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
+        return [g for g in groups if self._may_hold(meta.row_group(g), at)]
 
-def _int64s(table: pa.Table, name: str) -> _I64:
-    return np.asarray(table.column(name).to_numpy(), dtype=np.int64)
+    def _may_hold(self, group: pq.RowGroupMetaData, at: dict[str, int]) -> bool:
+        times = _min_max(group, at.get("ts_event_us"))
+        if times is not None:
+            low, high = times
+            if self.start_us is not None and high < self.start_us:
+                return False
+            if self.end_us is not None and low >= self.end_us:
+                return False
+        if self.symbols is None:
+            return True
+        names = _min_max(group, at.get("symbol"))
+        if names is None or not all(isinstance(n, str) for n in names):
+            return True
+        return any(names[0] <= s <= names[1] for s in self.symbols)
+
+
+def _min_max(group: pq.RowGroupMetaData, column: int | None) -> tuple[Any, Any] | None:
+    if column is None:
+        return None
+    stats = group.column(column).statistics
+    if stats is None or not stats.has_min_max:
+        return None
+    return stats.min, stats.max
 
 
 def _to_output(rows: pa.Table, file: _File, schema: pa.Schema) -> pa.Table:
@@ -291,194 +455,15 @@ def _to_output(rows: pa.Table, file: _File, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-# -- symbol order ------------------------------------------------------------------------
+def _ints(values: Any) -> _I64:
+    """An integer (or date32: days) column without nulls as int64."""
+    if pa.types.is_date32(values.type):
+        values = values.cast(pa.int32())
+    return np.asarray(values.to_numpy(), dtype=np.int64)
 
 
-@dataclass(order=True)
-class _Segment:
-    """The rows of one symbol in one file; ordered by its smallest key."""
-
-    key: _Key
-    file: _File = field(compare=False)
-    in_order: bool = field(default=False, compare=False)
-    """The segment's rows are already in key order in the file (arrival order): it can be
-    streamed row group by row group instead of loaded whole and sorted."""
-
-
-@dataclass
-class _Cursor:
-    """An open segment: its rows sorted by key, and how many have been emitted."""
-
-    table: pa.Table
-    ts: _I64
-    seq: _I64
-    symbol: str
-    symbol_id: int
-    file_id: int
-    pos: int = 0
-
-    def head(self) -> _Key:
-        i = self.pos
-        return (self.symbol, int(self.ts[i]), self.symbol_id, self.file_id, int(self.seq[i]))
-
-    def upto(self, bound: _Key) -> int:
-        """End position of the rows whose key is below ``bound`` (the key of another
-        segment: another symbol, window or file). At ``bound``'s time, this segment's rows
-        come first when its ``(symbol_id, file_id)`` is the smaller."""
-        if bound[0] != self.symbol:
-            return len(self.ts) if bound[0] > self.symbol else self.pos
-        mine = (self.symbol_id, self.file_id)
-        side: Literal["left", "right"] = "right" if mine < (bound[2], bound[3]) else "left"
-        return int(np.searchsorted(self.ts, bound[1], side=side))
-
-    def advance(self) -> bool:
-        """Whether rows remain (a streaming cursor loads its next row group here)."""
-        return self.pos < len(self.ts)
-
-
-class _StreamingCursor(_Cursor):
-    """A segment in key order in its file, held one row group at a time."""
-
-    def __init__(
-        self,
-        chunks: Iterator[tuple[pa.Table, _I64, _I64]],
-        symbol: str,
-        symbol_id: int,
-        file_id: int,
-    ) -> None:
-        self._chunks = chunks
-        super().__init__(_EMPTY_TABLE, _EMPTY, _EMPTY, symbol, symbol_id, file_id)
-        self.advance()
-
-    def advance(self) -> bool:
-        while self.pos >= len(self.ts):
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return False
-            self.table, self.ts, self.seq = chunk
-            self.pos = 0
-        return True
-
-
-class _Reader:
-    """Symbol order over the files of one exchange."""
-
-    def __init__(
-        self,
-        files: list[_File],
-        *,
-        schema: pa.Schema,
-        row_filter: _Filter,
-        batch_size: int,
-    ) -> None:
-        self.files = files
-        self.schema = schema
-        self.filter = row_filter
-        self.batch_size = batch_size
-        self.stored = [n for n in schema.names if n not in {"exchange", "trading_date"}]
-        self.needed = list(dict.fromkeys([*self.stored, *_KEY_COLUMNS, "symbol"]))
-
-    def _segments(self) -> list[_Segment]:
-        """First pass: each segment's smallest key and whether its rows are in key order,
-        reading one row group of key columns at a time."""
-        segments: list[_Segment] = []
-        for file in self.files:
-            parquet = pq.ParquetFile(file.path)
-            first: dict[int, _Key] = {}
-            names: dict[int, str] = {}
-            last_ts: dict[int, int] = {}
-            in_order: dict[int, bool] = {}
-            for group in range(parquet.num_row_groups):
-                keys = parquet.read_row_group(group, columns=[*_KEY_COLUMNS, "symbol"])
-                mask = self.filter.mask(keys)
-                if mask is not None:
-                    keys = keys.filter(mask)
-                if keys.num_rows == 0:
-                    continue
-                sid = _int64s(keys, "symbol_id")
-                texts = keys.column("symbol")
-                ts = _ts_key(keys)
-                seq = _int64s(keys, "file_seq")
-                order = np.argsort(sid, kind="stable")  # per symbol, file order kept
-                s, t, q = sid[order], ts[order], seq[order]
-                starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-                ends = np.r_[starts[1:], len(s)]
-                for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
-                    symbol = int(s[lo])
-                    run = t[lo:hi]
-                    ordered = bool((run[1:] >= run[:-1]).all()) and run[0] >= last_ts.get(
-                        symbol, run[0]
-                    )
-                    in_order[symbol] = in_order.get(symbol, True) and ordered
-                    last_ts[symbol] = int(run[-1])
-                    at = lo + int(np.lexsort((q[lo:hi], run))[0])
-                    name = names.setdefault(symbol, str(texts[int(order[lo])].as_py()))
-                    key = (name, int(t[at]), symbol, file.file_id, int(q[at]))
-                    first[symbol] = min(first.get(symbol, key), key)
-            segments.extend(_Segment(key, file, in_order[symbol]) for symbol, key in first.items())
-        heapq.heapify(segments)
-        return segments
-
-    def _chunks(self, segment: _Segment) -> Iterator[tuple[pa.Table, _I64, _I64]]:
-        """The segment's rows, one row group at a time, in output form with their keys."""
-        symbol_id = segment.key[2]
-        parquet = pq.ParquetFile(segment.file.path)
-        for group in range(parquet.num_row_groups):
-            chunk = parquet.read_row_group(group, columns=self.needed)
-            mask = pc.equal(chunk.column("symbol_id"), pa.scalar(symbol_id, pa.int64()))
-            extra = self.filter.mask(chunk)
-            if extra is not None:
-                mask = pc.and_(mask, extra)
-            rows = chunk.filter(mask)
-            if rows.num_rows:
-                yield self._output(rows, segment)
-
-    def _output(self, rows: pa.Table, segment: _Segment) -> tuple[pa.Table, _I64, _I64]:
-        rows = rows.combine_chunks()
-        ts = _ts_key(rows)
-        seq = _int64s(rows, "file_seq")
-        return _to_output(rows, segment.file, self.schema), ts, seq
-
-    def _open(self, segment: _Segment) -> _Cursor:
-        """Stream a segment that is in key order; load and sort one that is not."""
-        symbol, symbol_id, file_id = segment.key[0], segment.key[2], segment.file.file_id
-        if segment.in_order:
-            return _StreamingCursor(self._chunks(segment), symbol, symbol_id, file_id)
-        parts = [table for table, _, _ in self._chunks(segment)]
-        table, ts, seq = self._output(pa.concat_tables(parts), segment)
-        order = np.lexsort((seq, ts))
-        return _Cursor(table.take(order), ts[order], seq[order], symbol, symbol_id, file_id)
-
-    def batches(self) -> Iterator[pa.RecordBatch]:
-        pending = self._segments()
-        active: list[tuple[_Key, int, _Cursor]] = []
-        counter = 0
-        out: list[pa.Table] = []
-        buffered = 0
-        while True:
-            while pending and (not active or pending[0].key < active[0][0]):
-                cursor = self._open(heapq.heappop(pending))
-                heapq.heappush(active, (cursor.head(), counter, cursor))
-                counter += 1
-            if not active:
-                break
-            _, tag, cursor = heapq.heappop(active)
-            bounds = [active[0][0]] if active else []
-            if pending:
-                bounds.append(pending[0].key)
-            end = min((cursor.upto(b) for b in bounds), default=len(cursor.ts))
-            end = max(end, cursor.pos + 1)  # the head itself is the smallest key
-            end = min(end, cursor.pos + self.batch_size - buffered)
-            out.append(cursor.table.slice(cursor.pos, end - cursor.pos))
-            buffered += end - cursor.pos
-            cursor.pos = end
-            if cursor.advance():
-                heapq.heappush(active, (cursor.head(), tag, cursor))
-            if buffered >= self.batch_size:
-                yield from _emit(out, self.schema)
-                out, buffered = [], 0
-        if out:
-            yield from _emit(out, self.schema)
+def _listed(batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+    return [batch]
 
 
 def _emit(parts: list[pa.Table], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
@@ -487,22 +472,58 @@ def _emit(parts: list[pa.Table], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
         yield batch.cast(schema) if batch.schema != schema else batch
 
 
-# -- time order --------------------------------------------------------------------------
+# -- the merge ---------------------------------------------------------------------------
+
+
+def _goes_back(arrays: Sequence[_I64], at: _I64) -> bool:
+    """Whether a row ``i`` of ``at`` is followed by a row ``i + 1`` that is smaller in
+    ``arrays`` (compared left to right; compared, never subtracted: ids span int64)."""
+    for values in arrays:
+        if not len(at):
+            return False
+        this, following = values[at], values[at + 1]
+        if (following < this).any():
+            return True
+        at = at[following == this]
+    return False
+
+
+def _order_of(arrays: Sequence[_I64]) -> tuple[bool, bool]:
+    """(the first array never goes back, the rows never go back in ``arrays`` order)."""
+    first = arrays[0]
+    if not (first[1:] >= first[:-1]).all():
+        return False, False
+    return True, not _goes_back(arrays[1:], np.flatnonzero(first[1:] == first[:-1]))
+
+
+def _smallest(arrays: Sequence[_I64]) -> int:
+    """The position of the first row that is smallest in ``arrays`` order."""
+    at: _I64 | None = None
+    for values in arrays:
+        part = values if at is None else values[at]
+        hits = np.flatnonzero(part == part.min())
+        at = hits if at is None else at[hits]
+        if len(at) == 1:
+            break
+    assert at is not None
+    return int(at[0])
 
 
 class _Chunk(NamedTuple):
-    """Rows of one file in output form, with their within-file keys as arrays in key
-    order. ``order`` (if not None) gives the table row of each key position: a sorted
-    chunk is not copied whole, its rows are taken in key order a step at a time."""
+    """Rows of one unit in output form with their int64 arrays (a plan's ``arrays``), in
+    key order. ``order`` (if not None) gives the table row of each key position: a sorted
+    chunk is not copied whole, its rows are taken in key order a step at a time. ``last``:
+    the unit has no rows after these (False when not known)."""
 
     table: pa.Table
-    ts: _I64
-    sid: _I64
-    seq: _I64
+    arrays: tuple[_I64, ...]
     order: _I64 | None = None
+    last: bool = False
 
     def __len__(self) -> int:
-        return len(self.ts)
+        if self.order is not None:
+            return len(self.order)
+        return len(self.arrays[0]) if self.arrays else int(self.table.num_rows)
 
     def rows(self) -> pa.Table:
         """The rows in key order: slices of the table where the order runs on by one (a
@@ -512,7 +533,7 @@ class _Chunk(NamedTuple):
             return self.table
         starts = np.flatnonzero(np.r_[True, order[1:] != order[:-1] + 1])
         if len(starts) * 16 > len(order):
-            return self.table.take(order)
+            return _take(self.table, order)
         lengths = np.diff(np.r_[starts, len(order)])
         pieces = [
             self.table.slice(at, n)
@@ -521,44 +542,44 @@ class _Chunk(NamedTuple):
         return pa.concat_tables(pieces).combine_chunks()
 
     def slice(self, start: int, stop: int) -> _Chunk:
-        keys = (self.ts[start:stop], self.sid[start:stop], self.seq[start:stop])
+        arrays = tuple(a[start:stop] for a in self.arrays)
         if self.order is None:
-            return _Chunk(self.table.slice(start, stop - start), *keys)
-        return _Chunk(self.table, *keys, self.order[start:stop])
+            return _Chunk(self.table.slice(start, stop - start), arrays)
+        return _Chunk(self.table, arrays, self.order[start:stop])
 
     def copy_tail(self, start: int) -> _Chunk:
         """Rows from ``start`` on, copied (so the rest of the row group can be freed)."""
         order = np.arange(start, len(self)) if self.order is None else self.order[start:]
-        return _Chunk(
-            self.table.take(order),
-            self.ts[start:].copy(),
-            self.sid[start:].copy(),
-            self.seq[start:].copy(),
-        )
+        return _Chunk(self.table.take(order), tuple(a[start:].copy() for a in self.arrays))
 
-    def sorted(self) -> _Chunk:
-        """The rows in ``(ts, sid, seq)`` order, given ``ts`` non-decreasing: only rows
-        of equal times move, and only when they are not already in order."""
-        same = self.ts[1:] == self.ts[:-1]
-        if not same.any():
+    def sorted(self, width: int) -> _Chunk:
+        """The rows in the order of the first ``width`` arrays, given the first never goes
+        back: only rows that share their first value with a neighbour move, and only when
+        they are not already in order (whole runs of equal values are sorted, so each run
+        keeps its own positions)."""
+        first = self.arrays[0]
+        same = first[1:] == first[:-1]
+        if not same.any() or not _goes_back(self.arrays[1:width], np.flatnonzero(same)):
             return self
-        sid, seq = self.sid, self.seq  # compared, never subtracted: ids span all of int64
-        back = (sid[1:] < sid[:-1]) | ((sid[1:] == sid[:-1]) & (seq[1:] < seq[:-1]))
-        if not (same & back).any():
-            return self
-        # only rows that share their time with a neighbour move: sort just those (whole
-        # groups of equal times, so each group keeps its own positions)
         tied = np.flatnonzero(np.r_[same, False] | np.r_[False, same])
         order = np.arange(len(self), dtype=np.int64)
-        order[tied] = tied[np.lexsort((seq[tied], sid[tied], self.ts[tied]))]
+        order[tied] = tied[np.lexsort([a[tied] for a in reversed(self.arrays[:width])])]
         return self.reordered(order)
 
     def reordered(self, order: _I64) -> _Chunk:
         rows = order if self.order is None else self.order[order]
-        return _Chunk(self.table, self.ts[order], self.sid[order], self.seq[order], rows)
+        return _Chunk(self.table, tuple(a[order] for a in self.arrays), rows)
 
 
-_NO_CHUNK = _Chunk(_EMPTY_TABLE, _EMPTY, _EMPTY, _EMPTY)
+_NO_CHUNK = _Chunk(_EMPTY_TABLE, ())
+
+
+def _take(table: pa.Table, order: _I64) -> pa.Table:
+    """``table.take(order)``; a table of several chunks (parts of several units) is made
+    contiguous first, which costs a copy but makes the take several times faster."""
+    if table.num_columns and table.column(0).num_chunks > 1:
+        table = table.combine_chunks()
+    return table.take(order)
 
 
 def _concat_chunks(parts: Sequence[_Chunk]) -> _Chunk:
@@ -567,30 +588,52 @@ def _concat_chunks(parts: Sequence[_Chunk]) -> _Chunk:
         return parts[0]
     return _Chunk(
         pa.concat_tables([p.rows() for p in parts]),
-        np.concatenate([p.ts for p in parts]),
-        np.concatenate([p.sid for p in parts]),
-        np.concatenate([p.seq for p in parts]),
+        tuple(np.concatenate([p.arrays[i] for p in parts]) for i in range(len(parts[0].arrays))),
     )
 
 
+def _ties(chunks: Iterator[_Chunk], width: int) -> Iterator[_Chunk]:
+    """A unit whose first array never goes back, in key order, one row group at a time.
+
+    Each chunk (the carry, then the next row group) is sorted; its rows at its last first
+    value are carried into the next chunk (a later row group may hold more rows of that
+    value, with smaller keys), the others are final: every later row of the unit has a
+    first value at or after that last one. (Locals are dropped before each ``yield``
+    returns to the reading of the next row group.)"""
+    carry: _Chunk | None = None
+    for fresh in chunks:
+        chunk = (fresh if carry is None else _concat_chunks([carry, fresh])).sorted(width)
+        del fresh
+        first = chunk.arrays[0]
+        cut = int(np.searchsorted(first, first[-1], side="left"))
+        carry = chunk.copy_tail(cut)
+        final = chunk.slice(0, cut)
+        del chunk, first
+        if cut:
+            yield final
+        del final
+    if carry is not None:
+        yield _Chunk(carry.table, carry.arrays, carry.order, last=True)
+
+
 @dataclass(order=True)
-class _PendingFile:
-    """A file not opened yet, ordered by its smallest key."""
+class _Pending:
+    """A unit not opened yet, ordered by its smallest key."""
 
-    key: _TimeHead
-    file: _File = field(compare=False)
-    in_order: bool = field(compare=False)
-    """Its time key never goes backwards: it can be streamed row group by row group."""
+    key: tuple[int, ...]
+    consts: tuple[int, ...] = field(compare=False)
+    chunks: Callable[[], Iterator[_Chunk]] = field(compare=False)
+    """Opens the unit: its rows in key order, a chunk at a time."""
 
 
-class _FileCursor:
-    """An open file in the time merge: its current chunk, sorted, and how far it has been
-    emitted. Every later row of the file has a larger key than the chunk's last one."""
+class _Cursor:
+    """An open unit in a merge: its current chunk, in key order, and how far it has been
+    emitted. Every later row of the unit has a key at or above the chunk's last one."""
 
-    def __init__(self, chunks: Iterator[_Chunk], rank: int, file_id: int) -> None:
-        self._chunks = chunks
-        self.rank = rank
-        self.file_id = file_id
+    def __init__(self, pending: _Pending, parts: tuple[tuple[bool, int], ...]) -> None:
+        self._chunks = pending.chunks()
+        self.consts = pending.consts
+        self.parts = parts
         self.chunk = _NO_CHUNK
         self.pos = 0
 
@@ -604,36 +647,30 @@ class _FileCursor:
             self.chunk = chunk
         return True
 
-    def key(self, i: int) -> _TimeHead:
+    def key(self, i: int) -> tuple[int, ...]:
         """The key of the chunk's row ``i``."""
-        c = self.chunk
-        return (int(c.ts[i]), self.rank, int(c.sid[i]), self.file_id, int(c.seq[i]))
+        arrays, consts = self.chunk.arrays, self.consts
+        return tuple(int(arrays[j][i]) if row else consts[j] for row, j in self.parts)
 
-    def last(self) -> _TimeHead:
-        """The key of the chunk's last row: every later row of the file is above it."""
-        return self.key(len(self.chunk) - 1)
-
-    def upto(self, bound: _TimeHead) -> int:
+    def upto(self, bound: tuple[int, ...]) -> int:
         """End position of this chunk's rows whose key is below ``bound`` (the key of a
-        row of another file). Rows are in ``(ts, sid, seq)`` order, exchange and file_id
-        are constant, so the rows below are a prefix: all rows before ``bound``'s time,
-        then, among the rows at that time, those below by ``(exchange, sid, file, seq)``."""
-        ts, sid, seq = self.chunk.ts, self.chunk.sid, self.chunk.seq
-        b_ts, b_rank, b_sid, b_file, b_seq = bound
-        lo = int(np.searchsorted(ts, b_ts, side="left"))
-        hi = int(np.searchsorted(ts, b_ts, side="right"))
-        if lo == hi or self.rank != b_rank:
-            end = hi if self.rank < b_rank else lo
-        else:
-            s = sid[lo:hi]
-            if self.file_id < b_file:
-                below = s <= b_sid
-            elif self.file_id > b_file:
-                below = s < b_sid
-            else:
-                below = (s < b_sid) | ((s == b_sid) & (seq[lo:hi] < b_seq))
-            end = lo + int(np.count_nonzero(below))
-        return max(end, self.pos)
+        row of another unit). The rows are in key order, so those are a prefix: narrowed
+        key part by key part (a ``searchsorted`` on a row array, a comparison on a
+        constant)."""
+        lo, hi = self.pos, len(self.chunk)
+        arrays, consts = self.chunk.arrays, self.consts
+        for (row, j), value in zip(self.parts, bound, strict=True):
+            if not row:
+                if consts[j] != value:
+                    return hi if consts[j] < value else lo
+                continue
+            run = arrays[j][lo:hi]
+            left = lo + int(np.searchsorted(run, value, side="left"))
+            right = lo + int(np.searchsorted(run, value, side="right"))
+            if left == right:
+                return left
+            lo, hi = left, right
+        return lo
 
     def take(self, end: int) -> _Chunk:
         """The rows from the current position to ``end``; moves the position there."""
@@ -642,181 +679,496 @@ class _FileCursor:
         return part
 
 
-class _TimeReader:
-    """Time order over the files of every exchange asked for."""
+class _Merge:
+    """A k-way merge of units by a plan's key (the module docstring, "How").
+
+    :meth:`run` yields the merged rows a step at a time, and ``None`` where the output
+    waiting should be emitted before the merge reads on (a unit opens, or reads its next
+    row group), so that it holds one row group per open unit. ``arrays``: the steps keep
+    the plan's arrays (for a merge whose output is merged again)."""
 
     def __init__(
-        self,
-        files: list[_File],
-        *,
-        schema: pa.Schema,
-        time_columns: tuple[str, ...],
-        row_filter: _Filter,
-        batch_size: int,
+        self, pending: list[_Pending], plan: _Plan, batch_size: int, *, arrays: bool
     ) -> None:
-        self.files = files
-        self.schema = schema
-        self.time_columns = time_columns
-        self.filter = row_filter
+        self.pending = pending
+        heapq.heapify(self.pending)
+        self.parts = plan.parts
         self.batch_size = batch_size
-        self.ranks = {name: i for i, name in enumerate(sorted({f.exchange for f in files}))}
-        self.keys = list(
-            dict.fromkeys(
-                [*time_columns, "ts_event_us", "symbol_id", "file_seq", *row_filter.columns]
-            )
-        )
-        stored = [n for n in schema.names if n not in {"exchange", "trading_date"}]
-        self.needed = list(dict.fromkeys([*stored, *self.keys]))
+        self.arrays = arrays
 
-    def _time(self, table: pa.Table) -> _I64:
-        columns = [table.column(name) for name in self.time_columns]
-        ts = columns[0] if len(columns) == 1 else pc.coalesce(*columns)
-        return np.asarray(ts.to_numpy(), dtype=np.int64)
-
-    def _groups(self, file: _File, columns: list[str]) -> Iterator[pa.Table]:
-        """The file's rows that pass the filters, one row group at a time (none empty).
-        Built of ``map``/``filter`` rather than a generator, so that nothing keeps a row
-        group alive while the next one is read."""
-        parquet = pq.ParquetFile(file.path)
-        read = functools.partial(self._group, parquet, columns)
-        return filter(None, map(read, range(parquet.num_row_groups)))  # no rows: falsy
-
-    def _group(self, parquet: pq.ParquetFile, columns: list[str], group: int) -> pa.Table:
-        rows = parquet.read_row_group(group, columns=columns)
-        mask = self.filter.mask(rows)
-        return (rows if mask is None else rows.filter(mask)).combine_chunks()
-
-    def _scan(self, file: _File) -> _PendingFile | None:
-        """First pass over one file's key columns: its smallest key and whether its time
-        key is non-decreasing (within and across row groups); None if no row passes."""
-        first: _TimeHead | None = None
-        last = None
-        in_order = True
-        rank = self.ranks[file.exchange]
-        for keys in self._groups(file, self.keys):
-            ts = self._time(keys)
-            if in_order:
-                in_order = bool((ts[1:] >= ts[:-1]).all()) and (last is None or ts[0] >= last)
-                last = int(ts[-1])
-            low = ts.min()
-            at = np.flatnonzero(ts == low)
-            sid, seq = _int64s(keys, "symbol_id")[at], _int64s(keys, "file_seq")[at]
-            i = int(np.lexsort((seq, sid))[0])
-            key = (int(low), rank, int(sid[i]), file.file_id, int(seq[i]))
-            first = key if first is None else min(first, key)
-        return None if first is None else _PendingFile(first, file, in_order)
-
-    def _chunks(self, file: _File) -> Iterator[_Chunk]:
-        """The file's rows in output form, one row group at a time, unsorted."""
-        return map(functools.partial(self._chunk, file), self._groups(file, self.needed))
-
-    def _chunk(self, file: _File, rows: pa.Table) -> _Chunk:
-        return _Chunk(
-            _to_output(rows, file, self.schema),
-            self._time(rows),
-            _int64s(rows, "symbol_id"),
-            _int64s(rows, "file_seq"),
-        )
-
-    def _stream(self, file: _File) -> Iterator[_Chunk]:
-        """A file whose time never goes backwards, in key order, one row group at a time.
-
-        Each chunk (the carry, then the next row group) is sorted; its rows at its last
-        time are carried into the next chunk (a later row group may hold more rows of
-        that time, with a smaller symbol_id), the others are final: every later row of
-        the file has a time at or after that last one. (Locals are dropped before each
-        ``yield`` returns to the reading of the next row group.)"""
-        carry: _Chunk | None = None
-        for fresh in self._chunks(file):
-            chunk = (fresh if carry is None else _concat_chunks([carry, fresh])).sorted()
-            del fresh
-            cut = int(np.searchsorted(chunk.ts, chunk.ts[-1], side="left"))
-            carry = chunk.copy_tail(cut)
-            final = chunk.slice(0, cut)
-            del chunk
-            if cut:
-                yield final
-            del final
-        if carry is not None:
-            yield carry
-
-    def _open(self, pending: _PendingFile, active: list[_FileCursor]) -> None:
-        """Open a file (stream one that is in time order; load and sort one that is not)
-        and add it to ``active`` if it has rows."""
-        file = pending.file
-        if pending.in_order:
-            chunks = self._stream(file)
-        else:
-            whole = _concat_chunks(list(self._chunks(file)))
-            chunks = iter([whole.reordered(np.lexsort((whole.seq, whole.sid, whole.ts)))])
-        cursor = _FileCursor(chunks, self.ranks[file.exchange], file.file_id)
-        if cursor.advance():
-            active.append(cursor)
-
-    def batches(self) -> Iterator[pa.RecordBatch]:
-        pending = [p for p in map(self._scan, self.files) if p is not None]
-        heapq.heapify(pending)
-        active: list[_FileCursor] = []
-        out: list[pa.Table] = []
-        buffered = 0
+    def run(self) -> Iterator[_Chunk | None]:
+        pending = self.pending
+        active: list[_Cursor] = []
+        size = self.batch_size
+        look = size  # rows ahead in each open unit that the bound is taken from
         while pending or active:
-            # the step's bound: the smallest key among each open file's row at most
-            # batch_size rows ahead (at most its chunk's last); its file gives every row
-            # up to it, the others every row below it. A file not open yet has rows at
-            # its first key and above, so it opens once that key is below the bound.
-            ends = [min(c.pos + self.batch_size, len(c.chunk)) for c in active]
-            bound, owner = min(
-                ((c.key(ends[i] - 1), i) for i, c in enumerate(active)), default=(None, -1)
-            )
-            if bound is None or (pending and pending[0].key < bound):
-                if out:  # output waiting may hold slices of whole row groups: emit it first
-                    yield from self._emit(out)
-                    out, buffered = [], 0
-                self._open(heapq.heappop(pending), active)
+            # The step's bound: the smallest key among each open unit's row at most
+            # ``look`` rows ahead (at most its chunk's last); its unit (the owner) gives
+            # every row up to it, the others every row below it. Units whose remaining
+            # rows all lie within their window (their last chunk) count once, by the
+            # largest of their keys (``top``): they have no row to wait for, so the end of
+            # one small file does not cut a step short (a CN channel's hundreds of symbol
+            # files end all day long). A unit not open yet has rows at its first key and
+            # above, so it opens once that key is below the bound.
+            ends = [min(c.pos + look, len(c.chunk)) for c in active]
+            limit: tuple[tuple[int, ...], int] | None = None  # smallest bounding key
+            top: tuple[tuple[int, ...], int] | None = None  # largest key of the others
+            for i, cursor in enumerate(active):
+                limit, top = _bound_by(cursor, ends[i], i, limit, top)
+            bound, owner = min(filter(None, (limit, top)), default=(None, -1))
+            if pending and (bound is None or pending[0].key < bound):
+                yield None  # output waiting may hold slices of whole row groups: emit it
+                while pending and (bound is None or pending[0].key < bound):
+                    cursor = _Cursor(heapq.heappop(pending), self.parts)
+                    if not cursor.advance():
+                        continue
+                    active.append(cursor)
+                    ends.append(min(look, len(cursor.chunk)))
+                    limit, top = _bound_by(cursor, ends[-1], len(active) - 1, limit, top)
+                    bound, owner = min(filter(None, (limit, top)), default=(None, -1))
+            if bound is None:
+                continue  # nothing opened had rows
+            takes = [ends[i] if i == owner else c.upto(bound) for i, c in enumerate(active)]
+            moved = sum(end - c.pos for end, c in zip(takes, active, strict=True))
+            # Each bounding unit gives at most ``look`` rows: with many units (the symbol
+            # files of a CN channel) a step could take all of their row groups at once
+            # and copy them; keep steps near ``batch_size`` rows by halving ``look`` (and
+            # doubling it back while steps are small). One unit: it stays ``batch_size``.
+            if moved > 2 * size and look > 1:
+                look //= 2
                 continue
-            out.append(self._step(active, ends, bound, owner))
-            buffered += out[-1].num_rows
-            # a file about to read its next row group: emit what waits (it may hold a
-            # slice of the old one), so that only one row group per file stays alive
-            if buffered >= self.batch_size or any(c.pos >= len(c.chunk) for c in active):
-                yield from self._emit(out)
-                out, buffered = [], 0
+            yield self._step(active, takes)
+            if moved < size // 2 and look < size:
+                look = min(size, look * 2)
+            if any(c.pos >= len(c.chunk) for c in active):
+                yield None  # a unit about to read its next row group: emit what waits
             active = [c for c in active if c.advance()]
-        if out:
-            yield from self._emit(out)
 
-    def _step(
-        self, active: list[_FileCursor], ends: list[int], bound: _TimeHead, owner: int
-    ) -> pa.Table:
-        """The rows of every open file up to ``bound`` (file ``owner`` gives the rows up
-        to ``ends[owner]``, which hold it), in key order."""
+    def _step(self, active: list[_Cursor], takes: list[int]) -> _Chunk:
+        """The rows of every open unit up to its position in ``takes`` (all below the
+        step's bound, and the bound's own row), in key order."""
         parts: list[_Chunk] = []
-        givers: list[_FileCursor] = []
-        for i, cursor in enumerate(active):
-            end = ends[i] if i == owner else cursor.upto(bound)
+        givers: list[_Cursor] = []
+        for cursor, end in zip(active, takes, strict=True):
             if end > cursor.pos:
                 parts.append(cursor.take(end))
                 givers.append(cursor)
         if len(parts) == 1:
-            return parts[0].rows()
-        ranks = [
-            np.full(len(p), c.rank, dtype=np.int64) for p, c in zip(parts, givers, strict=True)
-        ]
-        files = [
-            np.full(len(p), c.file_id, dtype=np.int64) for p, c in zip(parts, givers, strict=True)
-        ]
+            return parts[0] if self.arrays else _Chunk(parts[0].rows(), ())
         whole = _concat_chunks(parts)
-        order = np.lexsort(
-            (whole.seq, np.concatenate(files), whole.sid, np.concatenate(ranks), whole.ts)
-        )
-        return whole.rows().take(order)
+        keys = [
+            whole.arrays[j]
+            if row
+            else np.concatenate(
+                [
+                    np.full(len(p), c.consts[j], dtype=np.int64)
+                    for p, c in zip(parts, givers, strict=True)
+                ]
+            )
+            for row, j in reversed(self.parts)
+        ]
+        order = np.lexsort(keys)
+        return whole.reordered(order) if self.arrays else _Chunk(_take(whole.rows(), order), ())
 
-    def _emit(self, parts: list[pa.Table]) -> Iterator[pa.RecordBatch]:
-        """Batches of at most ``batch_size`` rows (a batch copies only when it spans
-        several parts)."""
-        table = pa.concat_tables(parts)
-        for start in range(0, table.num_rows, self.batch_size):
-            yield from _emit([table.slice(start, self.batch_size)], self.schema)
+
+_Head: TypeAlias = tuple[tuple[int, ...], int]  # (a key, the position of its unit)
+
+
+def _bound_by(
+    cursor: _Cursor, end: int, i: int, limit: _Head | None, top: _Head | None
+) -> tuple[_Head | None, _Head | None]:
+    """``(limit, top)`` with open unit ``i`` (window up to ``end``) taken in: its key at
+    ``end - 1`` lowers ``limit`` if rows of the unit lie beyond the window, else raises
+    ``top``."""
+    head = (cursor.key(end - 1), i)
+    if end < len(cursor.chunk) or not cursor.chunk.last:
+        return (head if limit is None or head < limit else limit), top
+    return limit, (head if top is None or head > top else top)
+
+
+def _rebatch(steps: Iterator[_Chunk | None], size: int) -> Iterator[_Chunk]:
+    """A merge's rows in chunks of at least ``size`` rows, cut early where it says."""
+    out: list[_Chunk] = []
+    count = 0
+    for step in steps:
+        if step is not None:
+            out.append(step)
+            count += len(step)
+            step = None  # noqa: PLW2901 (no reference left while the merge reads on)
+            if count < size:
+                continue
+        if out:
+            yield _concat_chunks(out)
+            out, count = [], 0
+    if out:
+        yield _concat_chunks(out)
+
+
+def _batches(chunks: Iterator[_Chunk], schema: pa.Schema, size: int) -> Iterator[pa.RecordBatch]:
+    """Batches of at most ``size`` rows (a batch copies only when it spans several parts).
+    Nothing of a chunk is held while the next one is made."""
+    for chunk in chunks:
+        table = chunk.rows()
+        del chunk
+        for start in range(0, table.num_rows, size):
+            yield from _emit([table.slice(start, size)], schema)
+        del table
+
+
+# -- units of a table --------------------------------------------------------------------
+
+_Mode: TypeAlias = Literal["sorted", "ties", "whole"]
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """One unit found by the first pass: the rows of ``file`` whose segment columns have
+    the values ``segment``."""
+
+    file: _File
+    segment: tuple[int, ...]
+    first: tuple[int, ...]
+    """The plan's arrays at the unit's first row in key order."""
+    mode: _Mode
+    """``sorted``: the rows are in key order in the file; ``ties``: the key's first array
+    never goes back; ``whole``: neither (loaded whole and sorted)."""
+    alone: bool
+    """The file holds no other unit (its rows need no segment filter)."""
+    symbol: str
+
+
+class _Scan:
+    """What the first pass learns of one unit, row group by row group."""
+
+    def __init__(self, symbol: str) -> None:
+        self.symbol = symbol
+        self.first: tuple[int, ...] | None = None
+        self.last: tuple[int, ...] | None = None
+        self.rising = True
+        self.ordered = True
+
+    def add(self, arrays: tuple[_I64, ...], width: int) -> None:
+        keys = arrays[:width]
+        if self.rising:
+            rising, ordered = _order_of(keys)
+            if self.last is not None:
+                head = tuple(int(a[0]) for a in keys)
+                rising = rising and head[0] >= self.last[0]
+                ordered = ordered and head >= self.last
+            self.rising = rising
+            self.ordered = self.ordered and ordered and rising
+            self.last = tuple(int(a[-1]) for a in keys)
+        i = _smallest(keys)
+        first = tuple(int(a[i]) for a in arrays)
+        if self.first is None or first[:width] < self.first[:width]:
+            self.first = first
+
+    def unit(self, file: _File, segment: tuple[int, ...], *, alone: bool) -> _Unit:
+        assert self.first is not None
+        mode: _Mode = "sorted" if self.ordered else "ties" if self.rising else "whole"
+        return _Unit(file, segment, self.first, mode, alone, self.symbol)
+
+
+class _Reads:
+    """A file's rows that pass the filters, read by read (a row group or a slice), each
+    with whether no rows follow in the file (known from the footer's row counts: a last
+    read that no row passes leaves the one before it unmarked). An iterator object rather
+    than a generator, so that nothing keeps a read alive while the next one is made."""
+
+    def __init__(self, raw: Iterator[pa.Table], keep: Callable[[pa.Table], pa.Table], total: int):
+        self.raw = raw
+        self.keep = keep
+        self.left = total
+
+    def __iter__(self) -> _Reads:
+        return self
+
+    def __next__(self) -> tuple[pa.Table, bool]:
+        while True:
+            raw = next(self.raw)  # StopIteration ends the reads
+            self.left -= raw.num_rows
+            rows = self.keep(raw)
+            del raw
+            if rows.num_rows:
+                return rows, self.left <= 0
+
+
+class _Source:
+    """A table's files as units of one plan: the first pass, and the rows of a unit."""
+
+    def __init__(
+        self,
+        plan: _Plan,
+        *,
+        schema: pa.Schema,
+        time: tuple[str, ...],
+        row_filter: _Filter,
+        with_symbol: bool,
+        read_rows: int | None = None,
+    ) -> None:
+        self.plan = plan
+        self.read_rows = read_rows
+        self.arrays = plan.arrays
+        self.width = len(plan.rows)
+        self.schema = schema
+        self.time = time
+        self.filter = row_filter
+        self.with_symbol = with_symbol
+        read = [c for n in self.arrays for c in (time if n == _TIME else (n,))]
+        extra = ["symbol"] if with_symbol else []
+        self.keys = list(dict.fromkeys([*read, *plan.segment, *row_filter.columns, *extra]))
+        stored = [n for n in schema.names if n not in {"exchange", "trading_date"}]
+        self.needed = list(dict.fromkeys([*stored, *self.keys]))
+
+    def _values(self, table: pa.Table) -> tuple[_I64, ...]:
+        """The plan's arrays of ``table``."""
+        out = []
+        for name in self.arrays:
+            if name == _TIME:
+                columns = [table.column(n) for n in self.time]
+                values = columns[0] if len(columns) == 1 else pc.coalesce(*columns)
+            else:
+                values = table.column(name)
+            out.append(np.asarray(values.to_numpy(), dtype=np.int64))
+        return tuple(out)
+
+    def _groups(
+        self,
+        file: _File,
+        columns: list[str],
+        segment: tuple[int, ...] | None = None,
+        *,
+        rows: int | None = None,
+    ) -> _Reads:
+        """The file's rows that pass the filters (and belong to ``segment``), one row
+        group at a time, or ``rows`` rows at a time (none empty), each with whether it is
+        the file's last."""
+        parquet = pq.ParquetFile(file.path)
+        groups = self.filter.row_groups(parquet)
+        total = sum(parquet.metadata.row_group(g).num_rows for g in groups)
+        keep = functools.partial(self._keep, segment)
+        if rows is None:
+            read = functools.partial(parquet.read_row_group, columns=columns)
+            return _Reads(map(read, groups), keep, total)
+        if not groups:
+            return _Reads(iter(()), keep, 0)
+        batches = parquet.iter_batches(
+            batch_size=rows, row_groups=groups, columns=columns, use_threads=False
+        )
+        return _Reads(map(pa.Table.from_batches, map(_listed, batches)), keep, total)
+
+    def _keep(self, segment: tuple[int, ...] | None, rows: pa.Table) -> pa.Table:
+        """The rows that pass the filters and belong to ``segment``."""
+        mask = self.filter.mask(rows)
+        for name, value in zip(self.plan.segment, segment or (), strict=False):
+            mine = pc.equal(rows.column(name), pa.scalar(value, pa.int64()))
+            mask = mine if mask is None else pc.and_(mask, mine)
+        return (rows if mask is None else rows.filter(mask)).combine_chunks()
+
+    def _split(self, keys: pa.Table) -> list[tuple[tuple[int, ...], _I64 | None]]:
+        """Each segment of a row group and its rows' positions (None: all of them)."""
+        if not self.plan.segment:
+            return [((), None)]
+        columns = [_ints(keys.column(n)) for n in self.plan.segment]
+        if all((c == c[0]).all() for c in columns):
+            return [(tuple(int(c[0]) for c in columns), None)]
+        order = np.lexsort(columns[::-1])  # stable: a segment's rows keep their file order
+        values = [c[order] for c in columns]
+        change = np.zeros(len(order) - 1, dtype=bool)
+        for v in values:
+            change |= v[1:] != v[:-1]
+        starts = np.flatnonzero(np.r_[True, change])
+        ends = np.r_[starts[1:], len(order)]
+        return [
+            (tuple(int(v[lo]) for v in values), order[lo:hi])
+            for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True)
+        ]
+
+    def scan(self, file: _File) -> list[_Unit]:
+        """First pass over one file's key columns, one row group at a time: its units
+        (none if no row passes the filters)."""
+        found: dict[tuple[int, ...], _Scan] = {}
+        for keys, _ in self._groups(file, self.keys):
+            arrays = self._values(keys)
+            texts = keys.column("symbol") if self.with_symbol else None
+            for segment, at in self._split(keys):
+                state = found.get(segment)
+                if state is None:
+                    text = "" if texts is None else texts[0 if at is None else int(at[0])].as_py()
+                    state = found[segment] = _Scan(str(text))
+                state.add(arrays if at is None else tuple(a[at] for a in arrays), self.width)
+        return [s.unit(file, seg, alone=len(found) == 1) for seg, s in found.items()]
+
+    def chunks(self, unit: _Unit) -> Iterator[_Chunk]:
+        """The unit's rows in key order: streamed as they are, streamed with ties sorted
+        and carried, or loaded whole and sorted (its ``mode``)."""
+        segment = None if unit.alone else unit.segment
+        raw = map(
+            functools.partial(self._chunk, unit.file),
+            self._groups(unit.file, self.needed, segment, rows=self.read_rows),
+        )
+        if unit.mode == "sorted":
+            return raw
+        if unit.mode == "ties":
+            return _ties(raw, self.width)
+        parts = list(raw)
+        if not parts:
+            return iter(())
+        whole = _concat_chunks(parts)
+        ordered = whole.reordered(np.lexsort(whole.arrays[: self.width][::-1]))
+        return iter([_Chunk(ordered.table, ordered.arrays, ordered.order, last=True)])
+
+    def _chunk(self, file: _File, read: tuple[pa.Table, bool]) -> _Chunk:
+        rows, last = read
+        return _Chunk(_to_output(rows, file, self.schema), self._values(rows), last=last)
+
+
+class _Replay:
+    """One read: the units of the files, merged by the table's rule."""
+
+    def __init__(
+        self,
+        files: list[_File],
+        rule: _Rule,
+        *,
+        schema: pa.Schema,
+        row_filter: _Filter,
+        batch_size: int,
+        by_symbol: bool,
+    ) -> None:
+        self.files = files
+        self.rule = rule
+        self.schema = schema
+        self.batch_size = batch_size
+        self.source = _Source(
+            rule.plan,
+            schema=schema,
+            time=rule.time,
+            row_filter=row_filter,
+            with_symbol=by_symbol,
+            read_rows=None if rule.outer is None else _CHANNEL_READ_ROWS,
+        )
+        self.ranks = {name: i for i, name in enumerate(sorted({f.exchange for f in files}))}
+        self.symbols: dict[str, int] = {}
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """The rows in replay order (the first pass runs at the first batch)."""
+        units = [u for f in self.files for u in self.source.scan(f)]
+        self.symbols = {s: i for i, s in enumerate(sorted({u.symbol for u in units}))}
+        if self.rule.outer is None:
+            pending = [self._pending(u, self.rule.plan) for u in units]
+            merge = _Merge(pending, self.rule.plan, self.batch_size, arrays=False)
+        else:
+            merge = _Merge(self._channels(units), self.rule.outer, self.batch_size, arrays=False)
+        del units
+        yield from _batches(_rebatch(merge.run(), self.batch_size), self.schema, self.batch_size)
+
+    def _consts(self, plan: _Plan, unit: _Unit) -> tuple[int, ...]:
+        values = {
+            "exchange": self.ranks[unit.file.exchange],
+            "symbol": self.symbols.get(unit.symbol, 0),
+            "trading_date": (unit.file.trading_date - _EPOCH).days,
+            "file_id": unit.file.file_id,
+            **dict(zip(plan.segment, unit.segment, strict=True)),
+        }
+        return tuple(values[n] for n in plan.consts)
+
+    def _pending(self, unit: _Unit, plan: _Plan) -> _Pending:
+        consts = self._consts(plan, unit)
+        key = tuple(unit.first[j] if row else consts[j] for row, j in plan.parts)
+        return _Pending(key, consts, functools.partial(self.source.chunks, unit))
+
+    def _channels(self, units: list[_Unit]) -> list[_Pending]:
+        """CN: one unit of the outer merge per channel (exchange, trading date, channel),
+        its first key from the channel's first row (the merge time of a first row is its
+        own ts_event_us)."""
+        outer, plan = self.rule.outer, self.rule.plan
+        assert outer is not None
+        groups: dict[tuple[str, datetime.date, int], list[_Unit]] = {}
+        for unit in units:
+            where = (unit.file.exchange, unit.file.trading_date, unit.segment[0])
+            groups.setdefault(where, []).append(unit)
+        ts_at = plan.arrays.index("ts_event_us")
+        found = []
+        for members in groups.values():
+            inner = [self._pending(u, plan) for u in members]
+            head = members[min(range(len(inner)), key=lambda i: inner[i].key)]
+            consts = self._consts(outer, head)
+            key = tuple(head.first[ts_at] if row else consts[j] for row, j in outer.parts)
+            found.append(_Pending(key, consts, functools.partial(self._channel, inner)))
+        return found
+
+    def _channel(self, inner: list[_Pending]) -> Iterator[_Chunk]:
+        """One channel's rows in channel order, each with its merge time: the running
+        maximum of ts_event_us (carried across chunks)."""
+        at = self.rule.plan.arrays.index("ts_event_us")
+        merge = _Merge(list(inner), self.rule.plan, self.batch_size, arrays=True)
+        high: int | None = None
+        for chunk in _rebatch(merge.run(), self.batch_size):
+            times = np.maximum.accumulate(chunk.arrays[at])
+            if high is not None:
+                np.maximum(times, high, out=times)
+            high = int(times[-1])
+            rows = chunk.rows()
+            del chunk
+            yield _Chunk(rows, (times,))
+            del rows, times
+
+
+def merge_sorted(
+    sources: Sequence[Iterable[pa.RecordBatch]],
+    key: Sequence[str],
+    *,
+    schema: pa.Schema,
+    batch_size: int = 65_536,
+) -> Iterator[pa.RecordBatch]:
+    """One stream of the rows of ``sources``, each already in ``key`` order (integer or
+    date32 columns without nulls), merged by ``key`` with :func:`read`'s k-way merge;
+    rows of equal keys come source by source (an earlier source first), each source's in
+    its own order. Every batch has ``schema``'s columns; batches have at most
+    ``batch_size`` rows. Memory: about one batch per source and one output batch.
+    Lazy: nothing is read before the first batch is asked for. Raises
+    :class:`~pointline.errors.SchemaError` when a source's rows go back.
+
+    >>> a = pa.record_batch({"k": [1, 3, 5]})
+    >>> b = pa.record_batch({"k": [2, 3]})
+    >>> [r["k"] for x in merge_sorted([[a], [b]], ["k"], schema=a.schema) for r in x.to_pylist()]
+    [1, 2, 3, 3, 5]
+    """
+    plan = _Plan((*key, _SOURCE), segment=(_SOURCE,), fixed=frozenset())
+    pending: list[_Pending] = []
+    for i, source in enumerate(sources):
+        chunks = _sorted_chunks(iter(source), list(key), i)
+        first = next(chunks, None)
+        if first is not None:
+            head = tuple(int(a[0]) for a in first.arrays)
+            opener = functools.partial(_chained, first, chunks)
+            pending.append(_Pending((*head, i), (i,), opener))
+    merge = _Merge(pending, plan, batch_size, arrays=False)
+    yield from _batches(_rebatch(merge.run(), batch_size), schema, batch_size)
+
+
+def _chained(first: _Chunk, rest: Iterator[_Chunk]) -> Iterator[_Chunk]:
+    yield first
+    del first
+    yield from rest
+
+
+def _sorted_chunks(batches: Iterator[pa.RecordBatch], key: list[str], i: int) -> Iterator[_Chunk]:
+    last: tuple[int, ...] | None = None
+    for batch in batches:
+        if not batch.num_rows:
+            continue
+        if any(batch.column(n).null_count for n in key):
+            msg = f"merge_sorted: source {i} has nulls in its key {key}"
+            raise SchemaError(msg)
+        arrays = tuple(_ints(batch.column(n)) for n in key)
+        head = tuple(int(a[0]) for a in arrays)
+        if not _order_of(arrays)[1] or (last is not None and head < last):
+            msg = f"merge_sorted: the rows of source {i} go back in its key {key}"
+            raise SchemaError(msg)
+        last = tuple(int(a[-1]) for a in arrays)
+        yield _Chunk(pa.Table.from_batches([batch]), arrays)
 
 
 # -- the API -----------------------------------------------------------------------------
@@ -858,9 +1210,15 @@ def read(
       table's Arrow schema, ``exchange`` and ``trading_date`` included; types as in
       the schema: times int64 microseconds, prices and quantities decimal128(38, 18)).
     - ``batch_size``: at most this many rows per batch (batches may be smaller).
-    - ``order``: ``"time"`` (default) = ``coalesce(ts_local_us, ts_event_us), exchange,
-      symbol_id, file_id, file_seq`` for crypto tables; ``"symbol"`` = ``exchange,
-      symbol, coalesce(ts_local_us, ts_event_us), symbol_id, file_id, file_seq``.
+    - ``order``: ``"time"`` (default), one stream across symbols: crypto
+      ``coalesce(ts_local_us, ts_event_us), exchange, symbol_id, file_id, file_seq``; CN
+      orders and ticks by ``channel_seq`` within each channel, channels merged by
+      ``(trading_date, ts_event_us, exchange, channel_id)`` of their heads; CN L2
+      ``ts_event_us, exchange, snapshot_seq, symbol_id, file_id, file_seq``.
+      ``"symbol"``: ``exchange, symbol``, then the table's per-symbol key (crypto
+      ``coalesce(ts_local_us, ts_event_us)``; CN orders and ticks ``trading_date,
+      channel_id, channel_seq``; CN L2 ``ts_event_us, snapshot_seq``), then ``symbol_id,
+      file_id, file_seq``.
 
     Each exchange's zone (for partition pruning) comes from the lake's registry plus the
     registrations stored in the lake. Raises :class:`~pointline.errors.UnknownTableError`,
@@ -886,11 +1244,7 @@ def read(
         what = f"unknown columns {unknown}" if unknown else f"duplicate columns in {names}"
         msg = f"table {table!r}: {what}; its columns are {list(spec.column_names)}"
         raise SchemaError(msg)
-    if order == "time":
-        time_columns = _time_columns(spec)
-    elif not set(_KEY_COLUMNS) | {"symbol"} <= set(spec.column_names):
-        msg = f"table {table!r} is not an event table with arrival-order keys"
-        raise SchemaError(msg)
+    rule = _rule(spec, order)
     low_us = _bound(start, "start", start_us, "start_us")
     high_us = _bound(end, "end", end_us, "end_us")
     if isinstance(symbols, str):
@@ -915,19 +1269,12 @@ def read(
             ]
         files[name] = found
     row_filter = _Filter(low_us, high_us, None if symbols is None else frozenset(symbols))
-    if order == "time":
-        reader = _TimeReader(
-            [f for found in files.values() for f in found],
-            schema=schema,
-            time_columns=time_columns,
-            row_filter=row_filter,
-            batch_size=batch_size,
-        )
-        return pa.RecordBatchReader.from_batches(schema, reader.batches())
-    readers = [
-        _Reader(found, schema=schema, row_filter=row_filter, batch_size=batch_size)
-        for found in files.values()
-    ]
-    return pa.RecordBatchReader.from_batches(
-        schema, (batch for r in readers for batch in r.batches())
+    replay = _Replay(
+        [f for found in files.values() for f in found],
+        rule,
+        schema=schema,
+        row_filter=row_filter,
+        batch_size=batch_size,
+        by_symbol=order == "symbol",
     )
+    return pa.RecordBatchReader.from_batches(schema, replay.batches())

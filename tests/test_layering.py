@@ -32,6 +32,7 @@ ASSEMBLY = frozenset(
         "pointline/lake.py",
         "pointline/reader.py",
         "pointline/recovery.py",
+        "pointline/research.py",
         "pointline/refresh.py",
         "pointline/quarantine.py",
         "pointline/testing/tardis.py",

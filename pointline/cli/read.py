@@ -1,5 +1,6 @@
-"""``pointline read TABLE``: a table's rows as one stream in replay order (merged by time
-across symbols and exchanges by default), as CSV, JSON lines, a table or a Parquet file."""
+"""``pointline read TABLE``: a table's rows as one stream in replay order (merged across
+symbols and exchanges by default: crypto by time; CN orders and ticks by channel sequence
+within a channel, channels by time), as CSV, JSON lines, a table or a Parquet file."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ def register(commands: Any) -> None:
         "--order",
         choices=("time", "symbol"),
         default="time",
-        help="time: one stream merged by time (default); symbol: symbol by symbol",
+        help="time: one stream merged across symbols (default; CN orders/ticks: channel "
+        "order, channels by time); symbol: symbol by symbol",
     )
     rd.add_argument(
         "--format", choices=("csv", "jsonl", "table", "parquet"), default="csv", help="(csv)"
