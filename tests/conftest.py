@@ -83,3 +83,27 @@ def cn_bronze(
             target.write_bytes(gzip.compress(csv.read_bytes(), mtime=0))
             paths.append(target)
     return paths
+
+
+def read_pty(fd: int, pid: int, *, timeout_s: float = 300) -> tuple[bytes, int]:
+    """Everything a child forked with ``pty.fork()`` writes to its terminal, until it
+    closes it (or ``timeout_s`` passes: a guard against a hang, not a timing check), and
+    its wait status."""
+    import select
+    import time
+
+    seen = b""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 1.0)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    _, status = os.waitpid(pid, 0)
+    return seen, status

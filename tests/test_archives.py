@@ -16,18 +16,17 @@ import json
 import os
 import pty
 import re
-import select
 import struct
 import subprocess
 import sys
 import termios
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pytest
+from conftest import read_pty
 
 py7zr = pytest.importorskip("py7zr")
 
@@ -660,20 +659,7 @@ def test_the_progress_bar_moves_on_a_terminal(tmp_path: Path) -> None:
         fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
         argv = [sys.executable, "-m", "pointline", "--root", str(root), "bronze"]
         os.execv(sys.executable, [*argv, "import-quant360", str(archive)])
-    seen = b""
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 1.0)
-        if not ready:
-            continue
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    _, status = os.waitpid(pid, 0)
+    seen, status = read_pty(fd, pid)
     text = seen.decode("utf-8", "replace")
     assert os.waitstatus_to_exitcode(status) == 0, text[-2000:]
     assert re.search(rf"{re.escape(name)}:\s+\d+%", text), text[-2000:]  # the bar

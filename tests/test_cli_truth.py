@@ -9,15 +9,14 @@ import json
 import os
 import pty
 import re
-import select
 import struct
 import subprocess
 import sys
 import termios
-import time
 from pathlib import Path
 
 import pytest
+from conftest import read_pty
 
 from pointline.cli import main
 from pointline.codes import ROW_REASON_FIXES
@@ -256,20 +255,7 @@ def test_the_progress_bar_moves_during_a_multi_second_ingest(tmp_path: Path) -> 
                 str(root / "bronze"),
             ],
         )
-    seen = b""
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 1.0)
-        if not ready:
-            continue
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    _, status = os.waitpid(pid, 0)
+    seen, status = read_pty(fd, pid)
     assert os.waitstatus_to_exitcode(status) == 0, seen[-2000:]
     text = seen.decode("utf-8", "replace")
     percents = {int(p) for p in re.findall(r"ingest:\s+(\d+)%", text)}

@@ -484,3 +484,39 @@ def _differs(current: pa.Table, snap: pa.Table) -> pa.Array[Any]:
 def _replace(table: pa.Table, name: str, values: pa.Array[Any] | pa.ChunkedArray[Any]) -> pa.Table:
     index = table.schema.get_field_index(name)
     return table.set_column(index, table.schema.field(index), values)
+
+
+_ROW_TYPES: Final = {
+    "exchange": pa.string(),
+    "exchange_symbol": pa.string(),
+    "canonical_symbol": pa.string(),
+    "market_type": pa.string(),
+    "base_asset": pa.string(),
+    "quote_asset": pa.string(),
+    "tick_size": pa.string(),  # exact decimal text, converted by normalise_snapshot
+    "lot_size": pa.string(),
+    "contract_size": pa.string(),
+    "expiry_ts_us": pa.int64(),
+    "board": pa.string(),
+    "min_qty": pa.string(),
+    "is_inverse": pa.bool_(),
+}
+
+
+def windows_from_rows(rows: Sequence[dict[str, Any]], *, updated_at: int, source: str) -> pa.Table:
+    """A validated dim_symbol table of a source's windows, one per row: each row a dict
+    of snapshot columns (sizes as exact decimal text, a missing key is null) plus
+    ``valid_from_ts_us`` and ``valid_until_ts_us``; ids from the window starts, sorted.
+    Raises :class:`DimSymbolError` naming ``source``."""
+    snapshot = pa.table(
+        {name: pa.array([r.get(name) for r in rows], type=t) for name, t in _ROW_TYPES.items()}
+    )
+    attrs = normalise_snapshot(snapshot, source=source)
+    dim = assemble(
+        attrs,
+        valid_from=pa.array([r["valid_from_ts_us"] for r in rows], type=pa.int64()),
+        valid_until=pa.array([r["valid_until_ts_us"] for r in rows], type=pa.int64()),
+        updated_at=updated_at,
+    ).sort_by(SORT_KEYS)
+    validate(dim)
+    return dim

@@ -43,9 +43,9 @@ from typing import Any, Final, Literal, NoReturn, get_args
 
 import pyarrow as pa
 
-from pointline.dim_symbol.coerce import normalise_snapshot, now_us
-from pointline.dim_symbol.model import OPEN_END_TS_US, SORT_KEYS, DimSymbolError
-from pointline.dim_symbol.scd2 import assemble, validate
+from pointline.dim_symbol.coerce import now_us
+from pointline.dim_symbol.model import OPEN_END_TS_US, DimSymbolError
+from pointline.dim_symbol.scd2 import windows_from_rows
 from pointline.exchanges import tzif_bytes
 from pointline.vendors.quant360 import TIMEZONE  # a list_date is a Shanghai midnight
 
@@ -348,37 +348,9 @@ def _columns(exchange: str, code: str, row: dict[str, str], start: int, end: int
     }
 
 
-_ROW_TYPES: Final = {
-    "exchange": pa.string(),
-    "exchange_symbol": pa.string(),
-    "canonical_symbol": pa.string(),
-    "market_type": pa.string(),
-    "base_asset": pa.string(),
-    "quote_asset": pa.string(),
-    "tick_size": pa.string(),  # exact decimal text, converted by normalise_snapshot
-    "lot_size": pa.string(),
-    "contract_size": pa.string(),
-    "expiry_ts_us": pa.int64(),
-    "board": pa.string(),
-    "min_qty": pa.string(),
-    "is_inverse": pa.bool_(),
-}
-
-
 def _table(rows: list[dict[str, Any]], now: int, file: str) -> pa.Table:
     """The dim_symbol table of the windows: exact types, ids, sorted, validated."""
-    snapshot = pa.table(
-        {name: pa.array([r[name] for r in rows], type=t) for name, t in _ROW_TYPES.items()}
-    )
     try:
-        attrs = normalise_snapshot(snapshot, source=SOURCE)
-        dim = assemble(
-            attrs,
-            valid_from=pa.array([r["valid_from_ts_us"] for r in rows], type=pa.int64()),
-            valid_until=pa.array([r["valid_until_ts_us"] for r in rows], type=pa.int64()),
-            updated_at=now,
-        ).sort_by(SORT_KEYS)
-        validate(dim)
+        return windows_from_rows(rows, updated_at=now, source=SOURCE)
     except DimSymbolError as exc:
         raise exc.with_context(file=file) from None
-    return dim
