@@ -102,7 +102,9 @@ FAULT_POINTS: Final = ("archive_member_staged", "archive_member_published")
 """``POINTLINE_FAULT`` crash points (``pointline.faults``): after a member's gzip is
 fsynced in staging, and after it is published."""
 
-INSTALL_HINT: Final = "pip install 'pointline[cn]'"
+INSTALL_HINT: Final = (
+    "pip install 'pointline[cn]' (in a checkout: .venv/bin/pip install -e '.[cn]', or make test)"
+)
 
 _CHUNK: Final = 1 << 20
 _SUFFIX: Final = ".arrow"
@@ -781,6 +783,12 @@ def import_archive(
             first = next(m for m in result.members if m.outcome == "refused")
             message = f"{result.refused} member(s) refused; first: {first.message}"
             result = replace(result, reason="bronze_conflict", message=message)
+        elif not (result.published or result.skipped):
+            message = (
+                f"no member is a symbol CSV {facts.stem}/<code>.csv (or <code>.csv): "
+                "nothing to publish; is the archive renamed? (its folder names the original)"
+            )
+            result = replace(result, reason="bad_path", message=message)
         else:
             result = replace(result, status="success")
         return the_store.record(result)

@@ -113,8 +113,9 @@ ROW_REASON_FIXES: Final[Mapping[RowReason, str]] = MappingProxyType(
     {
         "missing_pit_symbol_coverage": (
             "dim_symbol has no window for these symbols at these times: run `pointline "
-            "dim-symbol bootstrap` (or import symbols: `dim-symbol import-tardis`, `dim-symbol "
-            "import`), then `pointline refresh`"
+            "dim-symbol bootstrap` (or import symbols: `dim-symbol import-tardis` for "
+            "crypto, `dim-symbol import-tushare` for CN, `dim-symbol import`), then "
+            "`pointline refresh`"
         ),
         "exchange_mismatch": (
             "the rows name another exchange than the file's path: put the file under the "

@@ -1247,11 +1247,15 @@ def read(
     rule = _rule(spec, order)
     low_us = _bound(start, "start", start_us, "start_us")
     high_us = _bound(end, "end", end_us, "end_us")
+    if low_us is not None and high_us is not None and low_us >= high_us:
+        msg = f"start ({low_us} us) must be before end ({high_us} us): the window is empty"
+        raise SchemaError(msg)
     if isinstance(symbols, str):
         symbols = [symbols]
     schema = pa.schema([spec.arrow_schema.field(n) for n in names])
     live = _live_files(the_lake, table)
     if exchange is not None:
+        exchange = exchange.strip().lower()  # exchange ids are lower case (SZSE = szse)
         _venue(the_lake, exchange)  # an unknown exchange is an error even without rows
         live = {exchange: live.get(exchange, [])}
     files: dict[str, list[_File]] = {}

@@ -60,8 +60,8 @@ def test_an_ingest_without_symbols_says_why_and_what_to_do(tmp_path: Path) -> No
         "tardis/binance-futures_trades_2024-09-29_BTCUSDT.csv: quarantined: 5 rows, 0 written, "
         "5 quarantined (missing_pit_symbol_coverage 5)",
         "    hint: dim_symbol has no window for these symbols at these times: run `pointline "
-        "dim-symbol bootstrap` (or import symbols: `dim-symbol import-tardis`, `dim-symbol "
-        "import`), then `pointline refresh`",
+        "dim-symbol bootstrap` (or import symbols: `dim-symbol import-tardis` for crypto, "
+        "`dim-symbol import-tushare` for CN, `dim-symbol import`), then `pointline refresh`",
         "1 file: 1 quarantined",
         "quarantined rows by reason: missing_pit_symbol_coverage 5 (`pointline quarantine` "
         "lists them)",

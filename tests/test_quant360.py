@@ -652,3 +652,15 @@ def test_a_generated_day_is_deterministic_and_verifies(tmp_path: Path) -> None:
         assert verify(lake) == []
         lakes.append(lake)
     assert _silver_bytes(lakes[0]) == _silver_bytes(lakes[1])
+
+
+def test_read_takes_the_exchange_in_any_case_and_refuses_an_empty_window(
+    sample_lake: Lake,
+) -> None:
+    from pointline.errors import SchemaError
+    from pointline.reader import read
+
+    rows = read(sample_lake, "cn_order_events", exchange=" SZSE", symbols=["000001"])
+    assert rows.read_all().num_rows == 32
+    with pytest.raises(SchemaError, match="must be before end"):
+        read(sample_lake, "cn_order_events", start="2024-01-03", end="2024-01-02")

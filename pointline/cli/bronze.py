@@ -35,7 +35,7 @@ def register(commands: Any) -> None:
     quant360.add_argument("archives", nargs="+", metavar="ARCHIVE", help="Quant360 .7z archives")
     quant360.add_argument("--json", action="store_true", help="one JSON object per archive")
     add_root(quant360)
-    quant360.set_defaults(run=run_import_quant360, lake="create")
+    quant360.set_defaults(run=run_import_quant360, lake="optional")  # created once checked
 
 
 def describe(result: ArchiveResult) -> str:
@@ -78,11 +78,16 @@ class _Bars:
 
 
 def run_import_quant360(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
+    folders = [p for p in args.archives if Path(p).is_dir()]
+    if folders:
+        msg = f"{', '.join(folders)}: a folder; give the archive files (e.g. FOLDER/*.7z)"
+        raise IsADirectoryError(msg)
     missing = [p for p in args.archives if not Path(p).is_file()]
     if missing:
         msg = f"no such archive file: {', '.join(missing)}"
         raise FileNotFoundError(msg)
     require_py7zr()
+    lake.create()
     sweep_staging(lake)
     store = ArchiveStore(lake.archives_dir)
     counts: dict[str, int] = {}
