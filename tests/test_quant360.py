@@ -664,3 +664,24 @@ def test_read_takes_the_exchange_in_any_case_and_refuses_an_empty_window(
     assert rows.read_all().num_rows == 32
     with pytest.raises(SchemaError, match="must be before end"):
         read(sample_lake, "cn_order_events", start="2024-01-03", end="2024-01-02")
+
+
+def test_a_renamed_archive_publishes_nothing_and_fails(tmp_path: Path) -> None:
+    """A copy renamed to another day holds its original folder: every member is ignored,
+    so the archive fails bad_path (a success would make every later run skip it)."""
+    pytest.importorskip("py7zr")
+    from pointline.archives import import_archives
+    from pointline.vendors.quant360_archives import describe_archive
+
+    renamed = tmp_path / "tick_new_STK_SZ_20240103.7z"
+    shutil.copyfile(CN_CASES / "archives" / "tick_new_STK_SZ_20240102.7z", renamed)
+    lake = Lake(tmp_path / "lake")
+    lake.create()
+    [result] = import_archives(lake, [renamed], describe=describe_archive)
+    assert (result.status, result.reason, result.published, result.ignored) == (
+        "failed",
+        "bad_path",
+        0,
+        1,
+    )
+    assert not list(lake.bronze_root.rglob("*.csv.gz"))
