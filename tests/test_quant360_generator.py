@@ -12,7 +12,9 @@ a fresh process, no wall-clock limit anywhere).
 
 from __future__ import annotations
 
+import csv
 import gzip
+import itertools
 import json
 import re
 import subprocess
@@ -43,6 +45,7 @@ from pointline.testing.quant360 import (
     write_quant360_file,
     write_symbol_day,
 )
+from pointline.testing.quant360 import _ms_ranks as ms_ranks
 
 MIB = 2**20
 PAIRS = [(exchange, stream) for exchange in STREAMS for stream in STREAMS[exchange]]
@@ -283,15 +286,9 @@ def test_l2_arrays_are_quoted_with_ten_levels(tmp_path: Path) -> None:
 # --- the order and tick flow ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("orders", [1, 60, 70_000])
-def test_szse_ticks_name_earlier_orders_on_one_rising_channel_sequence(
-    orders: int, tmp_path: Path
-) -> None:
-    day = SymbolDay("szse", "000001", orders=orders, seed=11)
-    paths = _write(tmp_path, day)
-    o, t = _read(paths["order_new"]), _read(paths["tick_new"])
+def _check_szse_symbol(day: SymbolDay, o: dict[str, pa.Array], t: dict[str, pa.Array]) -> None:
+    """The properties of one SZSE symbol's order (``o``) and tick (``t``) files."""
     order_seq, tick_seq = _ints(o["ApplSeqNum"]), _ints(t["ApplSeqNum"])
-    assert len(order_seq) == orders
     assert _strictly_increasing(order_seq)
     assert _strictly_increasing(tick_seq)
     merged = np.concatenate((order_seq, tick_seq))
@@ -317,21 +314,32 @@ def test_szse_ticks_name_earlier_orders_on_one_rising_channel_sequence(
         assert (refs[used] < tick_seq[used]).all(), "every ref names an earlier order"
     withdrawn = np.where(bid > 0, bid, ask)[cancel]
     assert len(np.unique(withdrawn)) == len(withdrawn), "an order is cancelled at most once"
+    ordtype, order_price = _text(o["OrdType"]), _text(o["Price"])
+    assert (order_price[ordtype != "2"] == "0.000").all(), "market and best-own: Price 0"
+
+
+@pytest.mark.parametrize("orders", [1, 60, 70_000])
+def test_szse_ticks_name_earlier_orders_on_one_rising_channel_sequence(
+    orders: int, tmp_path: Path
+) -> None:
+    day = SymbolDay("szse", "000001", orders=orders, seed=11)
+    paths = _write(tmp_path, day)
+    o, t = _read(paths["order_new"]), _read(paths["tick_new"])
+    _check_szse_symbol(day, o, t)
+    assert len(o["ApplSeqNum"]) == orders
+    exec_type = _text(t["ExecType"])
+    fill, cancel = exec_type == "F", exec_type == "4"
     if orders >= 60:
         assert fill.sum() > 0
         assert cancel.sum() > 0
-    ordtype, order_price = _text(o["OrdType"]), _text(o["Price"])
-    assert (order_price[ordtype != "2"] == "0.000").all(), "market and best-own: Price 0"
+    ordtype = _text(o["OrdType"])
     if orders == 70_000:  # more than two batches: counterparts carried across them
         assert set(ordtype) == {"1", "2", "U"}
         assert (_ints(t["TransactTime"])[fill] % 10**9 == 92_500_000).sum() > 100, "auction"
 
 
-@pytest.mark.parametrize("orders", [1, 60, 70_000])
-def test_sse_deletes_and_trades_name_earlier_adds(orders: int, tmp_path: Path) -> None:
-    day = SymbolDay("sse", "600000", orders=orders, seed=12)
-    paths = _write(tmp_path, day)
-    o, t = _read(paths["order_new"]), _read(paths["tick_new"])
+def _check_sse_symbol(day: SymbolDay, o: dict[str, pa.Array], t: dict[str, pa.Array]) -> None:
+    """The properties of one SSE symbol's order (``o``) and tick (``t``) files."""
     order_biz, trade_biz = _ints(o["BizIndex"]), _ints(t["BizIndex"])
     assert _strictly_increasing(order_biz)
     assert _strictly_increasing(trade_biz)
@@ -342,7 +350,8 @@ def test_sse_deletes_and_trades_name_earlier_adds(orders: int, tmp_path: Path) -
     times = np.concatenate((_ints(o["TransactTime"]), _ints(t["TradeTime"])))
     assert (np.diff(times[np.argsort(merged)]) >= 0).all()
     assert _in_session(times)
-    assert set(_text(o["SecurityID"])) | set(_text(t["SecurityID"])) <= {"600000"}
+    assert set(_text(o["SecurityID"])) | set(_text(t["SecurityID"])) <= {day.symbol}
+    assert set(_text(o["ChannelNo"])) | set(_text(t["ChannelNo"])) <= {str(day.channel_no)}
 
     kind, number = _text(o["OrdType"]), _ints(o["OrderNo"])
     add = kind == "A"
@@ -378,9 +387,17 @@ def test_sse_deletes_and_trades_name_earlier_adds(orders: int, tmp_path: Path) -
     fen = _ints(pc.replace_substring(t["TradePrice"], ".", ""))
     cents = _ints(pc.replace_substring(t["TradeAmount"], ".", ""))
     assert (fen * _ints(t["TradeQty"]) == cents).all(), "TradeAmount = price x qty"
+
+
+@pytest.mark.parametrize("orders", [1, 60, 70_000])
+def test_sse_deletes_and_trades_name_earlier_adds(orders: int, tmp_path: Path) -> None:
+    day = SymbolDay("sse", "600000", orders=orders, seed=12)
+    paths = _write(tmp_path, day)
+    o, t = _read(paths["order_new"]), _read(paths["tick_new"])
+    _check_sse_symbol(day, o, t)
     if orders >= 60:
-        assert set(flag) >= {"B", "S"}
-        assert dele.sum() > 0
+        assert set(_text(t["TradeBSFlag"])) >= {"B", "S"}
+        assert (_text(o["OrdType"]) == "D").sum() > 0
 
 
 def test_one_file_at_a_time_gives_the_same_files_as_one_pass(tmp_path: Path) -> None:
@@ -466,6 +483,10 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
         SymbolDay("szse", "000001", seed=-1)
     with pytest.raises(ValueError, match="rows must be >= 0"):
         write_quant360_file(tmp_path / "x.csv", SymbolDay("szse", "000001"), "order_new", rows=-1)
+    with pytest.raises(ValueError, match="too many orders for the channel sequences"):
+        SymbolDay("szse", "000001", orders=10**12)
+    with pytest.raises(ValueError, match=r"channel_slots must be <= \d+ \(int64\)"):
+        SymbolDay("sse", "600000", channel_slot=0, channel_slots=10**7)
 
 
 # --- Bronze layout, archives ------------------------------------------------------------
@@ -516,6 +537,85 @@ def test_bronze_day_layout_and_disjoint_channel_sequences(tmp_path: Path) -> Non
     )
     for a, b in zip(sorted(paths), sorted(again), strict=True):
         assert a.read_bytes() == b.read_bytes()
+
+
+FLOW = ("order_new", "tick_new")
+SEQ_COLUMN = {"szse": "ApplSeqNum", "sse": "BizIndex"}  # channel_seq
+INDEX_COLUMN = {"order_new": "OrderIndex", "tick_new": "TradeIndex"}  # SSE, per channel
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _in_time_order(keyed: list[tuple[int, str, str]], what: str) -> None:
+    """(key, 17-digit time text, symbol) rows: keys unique, and key order is time order
+    (the fixed-width text sorts as time)."""
+    keyed.sort()
+    keys = [key for key, _, _ in keyed]
+    assert len(set(keys)) == len(keys), f"{what}: a value is used twice"
+    backwards = [(a, b) for a, b in itertools.pairwise(keyed) if b[1] < a[1]]
+    assert not backwards, f"{what}: {len(backwards)} steps back in time, first {backwards[0]}"
+
+
+@pytest.mark.parametrize("exchange", ["szse", "sse"])
+def test_bronze_day_channel_sequences_are_time_order_across_symbols(
+    exchange: str, tmp_path: Path
+) -> None:
+    """The exchanges number a channel's messages in publication order (docs/cn.md section
+    4): over all the order and tick rows of a channel, whatever the symbol, channel_seq
+    order is time order (equal ms allowed) and no value repeats. SSE OrderIndex and
+    TradeIndex are channel-wide keys the same way."""
+    codes = default_symbols(exchange, 30)
+    write_bronze_day(tmp_path, exchange=exchange, symbols=30, orders=(50, 400), streams=FLOW)
+    seq: dict[str, list[tuple[int, str, str]]] = {}
+    index: dict[tuple[str, str], list[tuple[int, str, str]]] = {}
+    codes_by_ms: dict[tuple[str, str], set[str]] = {}
+    for code in codes:
+        for stream in FLOW:
+            for row in _csv_rows(bronze_path(tmp_path, exchange, stream, DEFAULT_DATE, code)):
+                time = row.get("TradeTime") or row["TransactTime"]  # SSE ticks: TradeTime
+                channel = row["ChannelNo"]
+                seq.setdefault(channel, []).append((int(row[SEQ_COLUMN[exchange]]), time, code))
+                if exchange == "sse":
+                    key = int(row[INDEX_COLUMN[stream]])
+                    index.setdefault((channel, stream), []).append((key, time, code))
+                codes_by_ms.setdefault((channel, time), set()).add(code)
+    assert len(seq) == (4 if exchange == "szse" else 6)
+    for channel, rows in seq.items():
+        assert len({code for _, _, code in rows}) > 1, f"channel {channel}: one symbol"
+        _in_time_order(rows, f"channel {channel}")
+    assert len(index) == (0 if exchange == "szse" else 12)
+    for (channel, stream), rows in index.items():
+        _in_time_order(rows, f"channel {channel} {INDEX_COLUMN[stream]}")
+    # Symbols of a channel share milliseconds (the auctions' at least): the ties are
+    # ordered above, not merged.
+    assert any(len(codes) > 1 for codes in codes_by_ms.values())
+
+
+@pytest.mark.parametrize("exchange", ["szse", "sse"])
+def test_symbols_of_a_bronze_day_keep_their_own_properties(exchange: str, tmp_path: Path) -> None:
+    """Each symbol's files, with its channel slot, hold what a lone symbol's hold."""
+    write_bronze_day(tmp_path, exchange=exchange, symbols=12, streams=FLOW, seed=2)
+    check = _check_szse_symbol if exchange == "szse" else _check_sse_symbol
+    for code in default_symbols(exchange, 12):
+        o, t = (_read(bronze_path(tmp_path, exchange, s, DEFAULT_DATE, code)) for s in FLOW)
+        check(SymbolDay(exchange, code), o, t)
+
+
+def test_ranks_within_a_millisecond_continue_across_batches() -> None:
+    rng = np.random.default_rng(1)
+    time = np.cumsum(rng.random(400) < 0.3).astype(np.int64)  # runs of equal ms
+    whole, _ = ms_ranks(time, (-1, 0))
+    assert (whole[np.r_[True, np.diff(time) > 0]] == 0).all()
+    for cuts in ([0, 400], [0, 1, 2, 400], [0, 37, 38, 200, 201, 399, 400]):
+        carry = (-1, 0)
+        parts = []
+        for a, b in itertools.pairwise(cuts):
+            rank, carry = ms_ranks(time[a:b], carry)
+            parts.append(rank)
+        assert (np.concatenate(parts) == whole).all(), cuts
 
 
 def test_bronze_day_sse_has_no_l2(tmp_path: Path) -> None:

@@ -9,17 +9,28 @@ times ``YYYYMMDDHHMMSSmmm`` inside the session (09:15-11:30, 13:00-15:00), price
 One :class:`SymbolDay` is one symbol's trading day. Its order and tick files come from
 one message flow (a toy matching of random orders), so the two files of a symbol agree:
 
-- SZSE: every message (order, fill, cancel) takes the next ``ApplSeqNum`` of the channel,
-  with random gaps for other symbols' messages, so the sequence rises strictly across
-  both files; a fill (``F``) names an earlier buy order in ``BidApplSeqNum`` and an
-  earlier sell order in ``OfferApplSeqNum`` (the aggressor's own number and a resting
-  order's); a cancel (``4``, Price ``0.000``) names one earlier order, the other ref ``0``
-  (a delayed cancel of a resting order, or the withdrawn rest of a market order).
+- SZSE: every message (order, fill, cancel) takes an ``ApplSeqNum`` of the channel (see
+  below), rising strictly across both files; a fill (``F``) names an earlier buy order in
+  ``BidApplSeqNum`` and an earlier sell order in ``OfferApplSeqNum`` (the aggressor's own
+  number and a resting order's); a cancel (``4``, Price ``0.000``) names one earlier
+  order, the other ref ``0`` (a delayed cancel of a resting order, or the withdrawn rest
+  of a market order).
 - SSE: ``BizIndex`` likewise over both files; every ``D`` repeats the ``OrderNo`` of an
   earlier ``A``; a trade names a resting order (an earlier ``A``) and the aggressor, whose
   ``A`` (for its rest) follows its trades or never comes (filled on arrival);
   ``TradeBSFlag`` is ``B``/``S`` by the aggressor, ``N`` for the call-auction trades at
   09:25:00.000 and 15:00:00.000; ``OrderIndex``/``TradeIndex`` rise strictly.
+
+Channel sequences follow time across all the symbols of a channel, as the exchanges number
+a channel's messages in publication order (docs/cn.md section 4): a message at ``t`` ms
+after 09:00, the ``k``-th of its symbol in that millisecond, gets
+``(t x 100000 + k) x channel_slots + channel_slot`` (a symbol never has 100000 messages in
+one millisecond; :class:`SymbolDay` refuses a day that could). So the values are unique on
+the channel (distinct slots), rise with time across its symbols (ties within a millisecond
+by ``k``, then slot) and strictly within a symbol; they are not contiguous (gaps are not
+checked at ingest). SSE ``OrderIndex`` and ``TradeIndex`` are made the same way from the
+``A``/``D`` rows and the trades alone: channel-wide keys in time order, not contiguous
+counts (a channel count would need every symbol's flow at once).
 
 The flow is made in vectorised batches of 32k orders (numpy draws, pyarrow string
 kernels) and streamed through gzip on a writer thread, so memory stays flat whatever the
@@ -142,6 +153,11 @@ _L2_PHASES = ("O0", "T0", "T0", "C0")
 
 _LOT_CHOICES = np.array([1, 1, 1, 2, 2, 3, 5, 5, 10, 10, 20, 30, 50, 100], np.int64)
 
+# Channel sequences: ((ms after 09:00) x _SEQ_WIDTH + rank in the ms) x slots + slot.
+_SEQ_ORIGIN = _ms(9, 0)
+_SEQ_WIDTH = 100_000  # room for a symbol's messages in one ms (see _busiest_ms)
+_MAX_SLOTS = (2**63 - 1) // ((_CLOSE_AUCTION - _SEQ_ORIGIN + 1) * _SEQ_WIDTH)
+
 
 @dataclass(frozen=True, slots=True)
 class SymbolDay:
@@ -151,9 +167,10 @@ class SymbolDay:
     ``A``/``D`` rows depend on the flow) and drives the tick file too; ``snapshots`` the
     number of SZSE ``L2_new`` rows. ``channel`` (SZSE 2011-2014, SSE 1-6) and
     ``prev_close`` (in fen, 0.01 yuan) default to values stable per symbol. Channel
-    sequences rise by random gaps of mean ``seq_gap`` (other symbols' messages); symbols
-    sharing a channel get disjoint values with distinct ``channel_slot`` of
-    ``channel_slots`` (sequence = local value x slots + slot).
+    sequences come from the messages' times (module docstring); symbols sharing a channel
+    get disjoint values, in time order across them, with distinct ``channel_slot`` of
+    ``channel_slots``. SSE ``OrderNo`` rises by random gaps of mean about ``seq_gap / 2``
+    (other symbols' orders), also disjoint by slot (``OrderNo`` = value x slots + slot).
     """
 
     exchange: str
@@ -184,6 +201,12 @@ class SymbolDay:
             raise ValueError(msg)
         if self.seq_gap < 1 or not 0 <= self.channel_slot < self.channel_slots:
             msg = "need seq_gap >= 1 and 0 <= channel_slot < channel_slots"
+            raise ValueError(msg)
+        if self.channel_slots > _MAX_SLOTS:
+            msg = f"channel_slots must be <= {_MAX_SLOTS} (int64), got {self.channel_slots}"
+            raise ValueError(msg)
+        if _busiest_ms(self.orders) >= _SEQ_WIDTH:
+            msg = f"too many orders for the channel sequences: {self.orders}"
             raise ValueError(msg)
         if self.prev_close is not None and not 100 <= self.prev_close <= 1_000_000:
             msg = f"prev_close is in fen, 100..1000000, got {self.prev_close}"
@@ -344,6 +367,48 @@ def _counter(rng: np.random.Generator, start: int, n: int, p: float) -> _I64:
     return out
 
 
+def _busiest_ms(orders: int) -> int:
+    """At most how many messages of a ``orders`` day share one millisecond (the flow's
+    times come from :func:`_segment_ends`): per order arriving in it at most 7 (the order,
+    up to 5 fills, its rest), plus cancels due at those orders, each of a distinct order
+    at most ``_MAX_DELAY`` orders before; the auction milliseconds hold only their trades
+    (at most 2000, and at most the orders)."""
+    if orders == 0:
+        return 0
+    counts = np.diff(_segment_ends(orders), prepend=0)
+    per_ms = int(np.ceil(counts / (_SEG_END - _SEG_START)).max()) + 2  # + float slack
+    return min(8 * orders, 8 * per_ms + _MAX_DELAY)
+
+
+def _ms_ranks(time: _I64, carry: tuple[int, int]) -> tuple[_I64, tuple[int, int]]:
+    """The rank of each message among the earlier ones of its millisecond, for ``time``
+    non-decreasing; ``carry`` (last ms, messages in it) continues from the previous batch
+    and is returned updated.
+
+    >>> _ms_ranks(np.array([5, 5, 7, 7, 7]), (5, 2))[0].tolist()
+    [2, 3, 0, 1, 2]
+    """
+    n = len(time)
+    if n == 0:
+        return np.zeros(0, np.int64), carry
+    at = np.arange(n, dtype=np.int64)
+    start = np.ones(n, bool)
+    start[1:] = time[1:] != time[:-1]
+    rank: _I64 = at - np.maximum.accumulate(np.where(start, at, 0))
+    if int(time[0]) == carry[0]:
+        rank[rank == at] += carry[1]  # the first run continues the previous batch's
+    return rank, (int(time[-1]), int(rank[-1]) + 1)
+
+
+def _channel_seq(day: SymbolDay, time: _I64, rank: _I64) -> _I64:
+    """Channel sequence values of messages at ``time`` (ms of the day) with ``rank``."""
+    if len(rank) and (rank.max() >= _SEQ_WIDTH or (np.diff(time) < 0).any()):  # pragma: no cover
+        msg = "channel sequence out of range or out of time order (a generator bug)"
+        raise RuntimeError(msg)
+    seq: _I64 = ((time - _SEQ_ORIGIN) * _SEQ_WIDTH + rank) * day.channel_slots
+    return seq + day.channel_slot
+
+
 def _flow(day: SymbolDay, batch: int = _BATCH) -> Iterator[_Messages]:
     """The symbol's messages, batch by batch, in channel order."""
     n = day.orders
@@ -365,14 +430,12 @@ def _flow(day: SymbolDay, batch: int = _BATCH) -> Iterator[_Messages]:
     p_step = min(0.3, 600 / n)
     mean_delay = min(max(n // 100, 3), 40)
     lanes, slot = day.channel_slots, day.channel_slot
-    p_gap = 1.0 / max(1.0, day.seq_gap / lanes)
     p_order_gap = 1.0 / max(1.0, day.seq_gap / 2 / lanes)
 
     mid = day.prev_close_fen
-    seq_at = int(rng.integers(10, 1_000))
     order_no_at = int(rng.integers(100, 2_000))
-    order_index_at = int(rng.integers(10, 500))
-    trade_index_at = int(rng.integers(10, 500))
+    # (last ms, messages in it) of all messages, of the A/D rows and of the trades (SSE).
+    carry = carry_book = carry_trade = (-1, 0)
     empty = np.zeros(0, np.int64)
     ring_ref = [empty, empty]  # resting counterparts: buy, sell
     ring_price = [empty, empty]
@@ -503,9 +566,11 @@ def _flow(day: SymbolDay, batch: int = _BATCH) -> Iterator[_Messages]:
         size = first + fills + after + cancels + auction
         block = np.cumsum(size) - size
         total = int(size.sum())
-        seq = _counter(rng, seq_at, total, p_gap)
-        seq_at = int(seq[-1])
-        seq = seq * lanes + slot
+        msg_time = np.repeat(time, size)
+        for i, when, *_ in auction_rows:
+            msg_time[block[i] + size[i] - auction[i] : block[i] + size[i]] = when
+        rank, carry = _ms_ranks(msg_time, carry)
+        seq = _channel_seq(day, msg_time, rank)
         own = seq[block] if not sse else order_no  # the ref naming each order
         pool_ref = [np.concatenate((ring_ref[s], own[pool_idx[s]])) for s in (0, 1)]
         # Refs of this batch's cancels are now known.
@@ -514,7 +579,7 @@ def _flow(day: SymbolDay, batch: int = _BATCH) -> Iterator[_Messages]:
 
         out = _Messages(
             kind=np.full(total, _ADD, np.int8),
-            time=np.repeat(time, size),
+            time=msg_time,
             seq=seq,
             side=np.repeat(side, size),
             ordtype=np.repeat(ordtype, size),
@@ -564,10 +629,9 @@ def _flow(day: SymbolDay, batch: int = _BATCH) -> Iterator[_Messages]:
             out.bid_ref[at] = np.where(c_side[sel] == _BUY, c_ref[sel], 0)
             out.ask_ref[at] = np.where(c_side[sel] == _BUY, 0, c_ref[sel])
 
-        for i, when, bids, asks, level in auction_rows:
+        for i, _, bids, asks, level in auction_rows:
             at = block[i] + size[i] - auction[i] + np.arange(auction[i])
             out.kind[at] = _AUCTION
-            out.time[at] = when
             out.side[at] = 0
             out.price[at] = level
             out.lots[at] = _lots(rng, len(at), top=9)
@@ -576,12 +640,11 @@ def _flow(day: SymbolDay, batch: int = _BATCH) -> Iterator[_Messages]:
 
         if sse:
             book = (out.kind == _ADD) | (out.kind == _CANCEL)
-            idx = _counter(rng, order_index_at, int(book.sum()), p_gap)
-            order_index_at = int(idx[-1]) if len(idx) else order_index_at
-            out.index[book] = idx * lanes + slot
-            idx = _counter(rng, trade_index_at, int((~book).sum()), p_gap)
-            trade_index_at = int(idx[-1]) if len(idx) else trade_index_at
-            out.index[~book] = idx * lanes + slot
+            rank, carry_book = _ms_ranks(msg_time[book], carry_book)
+            out.index[book] = _channel_seq(day, msg_time[book], rank)
+            trade = ~book
+            rank, carry_trade = _ms_ranks(msg_time[trade], carry_trade)
+            out.index[trade] = _channel_seq(day, msg_time[trade], rank)
 
         for s in (0, 1):
             ring_ref[s] = pool_ref[s][-_RING:]
@@ -1015,7 +1078,8 @@ def write_bronze_day(
 
     ``symbols`` is a count (:func:`default_symbols`) or the codes; ``orders`` and
     ``snapshots`` per symbol are a number or an inclusive range drawn per symbol from
-    ``seed``. Symbols sharing a channel get disjoint channel sequences (slots).
+    ``seed``. Symbols sharing a channel get disjoint channel sequences (slots), in time
+    order across them.
     """
     if exchange not in EXCHANGES:
         msg = f"exchange must be one of {', '.join(EXCHANGES)}, got {exchange!r}"
