@@ -104,6 +104,17 @@ def bare_types(exchange: str = EXCHANGE, stream: str = DATA_TYPE) -> dict[str, p
     }
 
 
+def generator_tag(name: str) -> str:
+    """8 hex digits of the SHA-256 of ``pointline/testing/<name>.py``: cached inputs are
+    keyed by it, so a changed generator never leaves stale files in use."""
+    import hashlib
+    import importlib
+
+    module = importlib.import_module(f"pointline.testing.{name}")
+    assert module.__file__ is not None
+    return hashlib.sha256(Path(module.__file__).read_bytes()).hexdigest()[:8]
+
+
 def cached_input(
     rows: int,
     *,
@@ -116,7 +127,8 @@ def cached_input(
     Tardis L2 file (``write_tardis_file``, gzip 6) or a CN file
     (``quant360.write_benchmark_file``, one symbol, gzip 1)."""
     cn = is_cn(exchange)
-    name = f"cn-{exchange}-{stream}-{rows}-s{seed}" if cn else f"l2-{rows}-s{seed}"
+    tag = generator_tag("quant360" if cn else "tardis")
+    name = f"cn-{exchange}-{stream}-{rows}-s{seed}-{tag}" if cn else f"l2-{rows}-s{seed}-{tag}"
     path = data_dir / f"{name}.csv.gz"
     if not path.is_file():
         data_dir.mkdir(parents=True, exist_ok=True)

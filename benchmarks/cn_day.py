@@ -145,9 +145,11 @@ def _fresh(code: str, repeats: int, *args: str) -> dict[str, Any]:
 def bronze_day(symbols: int, seed: int, data_dir: Path) -> tuple[Path, float, bool]:
     """The cached Bronze tree of a generated day (a folder holding ``bronze/`` and
     ``generated.json``), the seconds it took to generate and whether it was cached."""
+    from bench_support import generator_tag
+
     from pointline.testing.quant360 import write_bronze_day
 
-    root = data_dir / f"cn-day-{EXCHANGE}-{symbols}-s{seed}"
+    root = data_dir / f"cn-day-{EXCHANGE}-{symbols}-s{seed}-{generator_tag('quant360')}"
     if root.is_dir():
         return root, float(json.loads((root / "generated.json").read_text())["seconds"]), True
     data_dir.mkdir(parents=True, exist_ok=True)
