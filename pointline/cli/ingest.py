@@ -5,6 +5,11 @@ bytes (compressed bytes read give the ETA)."""
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -20,9 +25,11 @@ from pointline.cli.common import (
 from pointline.cli.progress import Progress
 from pointline.codes import FILE_REASONS, ROW_REASON_FIXES, FileReason
 from pointline.errors import PointlineError
+from pointline.exchanges import DEFAULT_EXCHANGES
 from pointline.ingest import IngestionResult, ingest_file
 from pointline.lake import Lake
 from pointline.vendors import BadPathError, UnknownVendorError
+from pointline.vendors.registry import DEFAULT_VENDORS
 
 __all__ = ["describe", "register"]
 
@@ -48,6 +55,13 @@ def register(commands: Any) -> None:
         help="ingest a file even when the same bytes are live under another path",
     )
     ingest.add_argument("--json", action="store_true", help="one JSON object per file")
+    ingest.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="files ingested at once, each in its own process (default: one per core, at "
+        "most one per GiB of memory; 1 = in this process, with per-row progress)",
+    )
     add_root(ingest)
     ingest.set_defaults(run=run, lake="optional")  # created once the paths are checked
 
@@ -135,6 +149,75 @@ class _FileProgress:
         self._bar.set(self._start + min(done, self._size), extra)
 
 
+@dataclass(frozen=True, slots=True)
+class _Options:
+    """What one ``pointline ingest`` run asks of every file (picklable, for workers)."""
+
+    vendor: str | None
+    data_type: str | None
+    force: bool
+    dry_run: bool
+    allow_duplicates: bool
+
+
+def default_workers() -> int:
+    """Worker processes for ``--workers`` when not given: one per core, at most one per
+    GiB of memory (an ingest peaks near 250 MiB; a file's own threads, the CSV reader and
+    the Parquet encoder, already overlap within one core's share)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1 << 30)
+    except (ValueError, OSError, AttributeError):
+        memory_gib = cores or 1
+    return max(1, min(cores or 1, memory_gib))
+
+
+def _ingest_one(
+    lake: Lake,
+    path: Path,
+    options: _Options,
+    *,
+    given: bool,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[dict[str, Any], str]:
+    """One file: its result row and the line that describes it."""
+    try:
+        meta = BronzeFileMetadata.from_path(
+            path,
+            bronze_root=lake.bronze_root,
+            vendor=options.vendor,
+            data_type=options.data_type,
+            vendors=lake.vendors,
+        )
+        row = ingest_file(
+            meta,
+            lake=lake,
+            force=options.force,
+            dry_run=options.dry_run,
+            allow_duplicates=options.allow_duplicates,
+            progress=progress,
+        ).to_dict()
+        row["hint"] = hint(row)
+        return row, describe(row)
+    except (PointlineError, OSError) as exc:
+        unrecognised = isinstance(exc, (BadPathError, UnknownVendorError))
+        row = _failed_row(path, exc, lake.bronze_root)
+        if unrecognised and not given and not options.vendor:
+            # A file in a folder that no vendor's rules read (a README.txt): reported and
+            # skipped, not a failure of the run.
+            row.update(status="skipped", skipped=True)
+            why = exc.message if isinstance(exc, PointlineError) else str(exc)
+            return row, f"skipped, not a Bronze file Pointline recognises: {why}"
+        return row, _not_ingested(exc, row["status_reason"], hint=unrecognised)
+
+
+def _ingest_in_worker(
+    root: str, path: Path, options: _Options, given: bool
+) -> tuple[dict[str, Any], str]:
+    """:func:`_ingest_one` in a worker process (the lake's default registries)."""
+    return _ingest_one(Lake(Path(root)), path, options, given=given)
+
+
 def _outside(lake: Lake, paths: list[str]) -> list[str]:
     """The given paths that do not lie under ``ROOT/bronze`` (symlinks resolved)."""
     root = lake.bronze_root.resolve()
@@ -170,41 +253,47 @@ def run(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
     with Progress(
         total=total_bytes, unit="B", label="ingest", enabled=None if not args.json else False
     ) as bar:
-        for number, path in enumerate(files, 1):
+        options = _Options(
+            vendor=args.vendor,
+            data_type=args.data_type,
+            force=args.force,
+            dry_run=args.dry_run,
+            allow_duplicates=args.allow_duplicates,
+        )
+        workers = min(args.workers or default_workers(), len(files))
+        if workers > 1 and (
+            lake.vendors is not DEFAULT_VENDORS or lake.exchanges is not DEFAULT_EXCHANGES
+        ):
+            workers = 1  # registries given in Python do not cross processes
+        pool = (
+            ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
+            if workers > 1
+            else None
+        )
+        if pool is None:
+            outcomes: Iterator[tuple[dict[str, Any], str]] = (
+                _ingest_one(
+                    lake,
+                    path,
+                    options,
+                    given=path.resolve() in given,
+                    progress=_FileProgress(
+                        bar, bytes_before, rows_before, path.stat().st_size, f"{n}/{len(files)}"
+                    ),
+                )
+                for n, path in enumerate(files, 1)
+            )
+        else:
+            outcomes = pool.map(
+                _ingest_in_worker,
+                [str(lake.root)] * len(files),
+                files,
+                [options] * len(files),
+                [path.resolve() in given for path in files],
+            )
+        for path, (row, text) in zip(files, outcomes, strict=True):
             size = path.stat().st_size
             shown = _shown_path(path, lake.bronze_root)
-
-            moved = _FileProgress(bar, bytes_before, rows_before, size, f"{number}/{len(files)}")
-
-            try:
-                meta = BronzeFileMetadata.from_path(
-                    path,
-                    bronze_root=lake.bronze_root,
-                    vendor=args.vendor,
-                    data_type=args.data_type,
-                    vendors=lake.vendors,
-                )
-                row = ingest_file(
-                    meta,
-                    lake=lake,
-                    force=args.force,
-                    dry_run=args.dry_run,
-                    allow_duplicates=args.allow_duplicates,
-                    progress=moved,
-                ).to_dict()
-                row["hint"] = hint(row)
-                text = describe(row)
-            except (PointlineError, OSError) as exc:
-                unrecognised = isinstance(exc, (BadPathError, UnknownVendorError))
-                row = _failed_row(path, exc, lake.bronze_root)
-                if unrecognised and path.resolve() not in given and not args.vendor:
-                    # A file in a folder that no vendor's rules read (a README.txt):
-                    # reported and skipped, not a failure of the run.
-                    row.update(status="skipped", skipped=True)
-                    why = exc.message if isinstance(exc, PointlineError) else str(exc)
-                    text = f"skipped, not a Bronze file Pointline recognises: {why}"
-                else:
-                    text = _not_ingested(exc, row["status_reason"], hint=unrecognised)
             rows_before += row.get("rows_total") or 0
             bytes_before += size
             bar.set(bytes_before)
@@ -219,6 +308,8 @@ def run(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
                 out.flush()
             else:
                 bar.write(out, f"{shown}: {text}\n")
+        if pool is not None:
+            pool.shutdown()
     if not args.json:
         summary = ", ".join(f"{n} {key}" for key, n in sorted(counts.items()))
         out.write(f"{count(len(files), 'file')}: {summary}\n")
