@@ -29,6 +29,7 @@ ASSEMBLY = frozenset(
         "pointline/bronze.py",
         "pointline/demo.py",
         "pointline/ingest.py",
+        "pointline/parallel.py",
         "pointline/lake.py",
         "pointline/reader.py",
         "pointline/recovery.py",

@@ -10,8 +10,8 @@ from typing import Any
 from pointline import Lake
 from pointline.bootstrap import bootstrap_dim_symbol
 from pointline.cli import main
-from pointline.cli.ingest import default_workers
 from pointline.demo import write_demo_bronze
+from pointline.parallel import default_workers, ingest_many
 
 TIMES = {"created_at_ts_us", "processed_at_ts_us", "duration_us", "last_modified_ts_us"}
 
@@ -57,3 +57,25 @@ def test_the_default_is_at_least_one_and_at_most_the_cores() -> None:
     import os
 
     assert 1 <= default_workers() <= (os.cpu_count() or 1)
+
+
+def test_ingest_many_in_python_matches_a_serial_run(tmp_path: Path) -> None:
+    from pointline import BronzeFileMetadata
+    from pointline.ingest import ingest_file
+
+    lakes = []
+    for name, workers in (("serial", None), ("pool", 2)):
+        lake = lake_with_bronze(tmp_path / name)
+        metas = [
+            BronzeFileMetadata.from_path(p, bronze_root=lake.bronze_root)
+            for p in sorted(lake.bronze_root.rglob("*.csv.gz"))
+        ]
+        if workers is None:
+            results = [ingest_file(m, lake=lake) for m in metas]
+        else:
+            results = ingest_many(reversed(metas), lake=lake, workers=workers)[::-1]
+        assert [r.status for r in results] == ["success"] * 12
+        lakes.append((lake, [r.bronze_path for r in results]))
+    assert lakes[0][1] == lakes[1][1]  # results come back in the order given
+    assert silver_bytes(lakes[0][0]) == silver_bytes(lakes[1][0])
+    assert live_state(lakes[0][0]) == live_state(lakes[1][0])

@@ -5,10 +5,7 @@ bytes (compressed bytes read give the ETA)."""
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
-import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -25,11 +22,10 @@ from pointline.cli.common import (
 from pointline.cli.progress import Progress
 from pointline.codes import FILE_REASONS, ROW_REASON_FIXES, FileReason
 from pointline.errors import PointlineError
-from pointline.exchanges import DEFAULT_EXCHANGES
 from pointline.ingest import IngestionResult, ingest_file
 from pointline.lake import Lake
+from pointline.parallel import default_workers, pool_map, shareable
 from pointline.vendors import BadPathError, UnknownVendorError
-from pointline.vendors.registry import DEFAULT_VENDORS
 
 __all__ = ["describe", "register"]
 
@@ -160,18 +156,6 @@ class _Options:
     allow_duplicates: bool
 
 
-def default_workers() -> int:
-    """Worker processes for ``--workers`` when not given: one per core, at most one per
-    GiB of memory (an ingest peaks near 250 MiB; a file's own threads, the CSV reader and
-    the Parquet encoder, already overlap within one core's share)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    try:
-        memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1 << 30)
-    except (ValueError, OSError, AttributeError):
-        memory_gib = cores or 1
-    return max(1, min(cores or 1, memory_gib))
-
-
 def _ingest_one(
     lake: Lake,
     path: Path,
@@ -261,17 +245,11 @@ def run(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
             allow_duplicates=args.allow_duplicates,
         )
         workers = min(args.workers or default_workers(), len(files))
-        if workers > 1 and (
-            lake.vendors is not DEFAULT_VENDORS or lake.exchanges is not DEFAULT_EXCHANGES
-        ):
+        if workers > 1 and not shareable(lake):
             workers = 1  # registries given in Python do not cross processes
-        pool = (
-            ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
-            if workers > 1
-            else None
-        )
-        if pool is None:
-            outcomes: Iterator[tuple[dict[str, Any], str]] = (
+        outcomes: Iterator[tuple[dict[str, Any], str]]
+        if workers <= 1:
+            outcomes = (
                 _ingest_one(
                     lake,
                     path,
@@ -284,12 +262,13 @@ def run(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
                 for n, path in enumerate(files, 1)
             )
         else:
-            outcomes = pool.map(
+            outcomes = pool_map(
                 _ingest_in_worker,
                 [str(lake.root)] * len(files),
                 files,
                 [options] * len(files),
                 [path.resolve() in given for path in files],
+                workers=workers,
             )
         for path, (row, text) in zip(files, outcomes, strict=True):
             size = path.stat().st_size
@@ -308,8 +287,6 @@ def run(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
                 out.flush()
             else:
                 bar.write(out, f"{shown}: {text}\n")
-        if pool is not None:
-            pool.shutdown()
     if not args.json:
         summary = ", ".join(f"{n} {key}" for key, n in sorted(counts.items()))
         out.write(f"{count(len(files), 'file')}: {summary}\n")
