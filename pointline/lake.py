@@ -36,8 +36,13 @@ from pointline.exchanges import DEFAULT_EXCHANGES, ExchangeRegistry
 from pointline.faults import fault
 from pointline.locks import FileLock
 from pointline.manifest import Manifest
+from pointline.storage import VersionedDir
 from pointline.vendors.protocol import VendorRegistry
 from pointline.vendors.registry import DEFAULT_VENDORS
+
+_MANIFESTS: dict[tuple[str, int], Manifest] = {}
+"""The manifests this process has read, by (folder, inode), least recently used first."""
+_MANIFESTS_KEPT = 8
 
 __all__ = ["Lake", "Staging"]
 
@@ -104,8 +109,30 @@ class Lake:
         return self.root / "_pointline"
 
     def manifest(self) -> Manifest:
-        """The manifest, read afresh."""
-        return Manifest(self.control_dir / "manifest")
+        """The manifest as of now. One :class:`Manifest` per manifest folder is kept per
+        process and brought up to date by reading only the commit files published since
+        it last looked (commit files are immutable, put-if-absent), instead of loading
+        the newest checkpoint and every later commit on each call: at 6,900 entries the
+        full read was two thirds of an ingest's time. A folder removed and made again
+        (a new inode, or fewer versions than this process has read) is read afresh."""
+        directory = self.control_dir / "manifest"
+        try:
+            key = (str(directory.resolve()), directory.stat().st_ino)
+        except FileNotFoundError:
+            return Manifest(directory)
+        cached = _MANIFESTS.pop(key, None)
+        if cached is not None and cached.version > max(
+            VersionedDir(directory, ".arrow").versions(), default=0
+        ):
+            cached = None  # the folder was made again and its inode reused
+        if cached is None:
+            cached = Manifest(directory)
+        else:
+            cached.refresh()
+        _MANIFESTS[key] = cached  # most recently used last
+        while len(_MANIFESTS) > _MANIFESTS_KEPT:
+            del _MANIFESTS[next(iter(_MANIFESTS))]
+        return cached
 
     @property
     def locks_dir(self) -> Path:

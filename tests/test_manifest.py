@@ -431,3 +431,38 @@ def test_500_commits_open_from_one_checkpoint(
     assert reader.entries() == m.entries()
     assert len(reader.entries()) == 50
     assert reader.get(entry("2.csv.gz").file_id).processed_at_ts_us == 502  # type: ignore[union-attr]
+
+
+def test_the_process_wide_manifest_sees_other_processes_and_a_recreated_lake(
+    tmp_path: Path,
+) -> None:
+    """Lake.manifest() keeps one Manifest per folder and reads only new commit files; a
+    commit by another process is seen, and a lake removed and made again is read afresh."""
+    import shutil
+    import subprocess
+    import sys
+
+    from pointline import Lake
+
+    lake = Lake(tmp_path / "lake")
+    lake.create()
+    assert lake.manifest().entries() == {}
+    code = (
+        "import sys; from pointline import Lake; from tests_helper import entry; "
+        "Lake(sys.argv[1]).manifest().commit([entry(7)])"
+    )
+    helper = tmp_path / "tests_helper.py"
+    helper.write_text(
+        "from pointline.manifest import ManifestEntry\n"
+        "def entry(i):\n"
+        "    return ManifestEntry(file_id=i, vendor='v', data_type='d', bronze_path=f'p{i}',"
+        " file_hash='h', file_size_bytes=1, last_modified_ts_us=1, status='pending',"
+        " table_name='trades', created_at_ts_us=1, processed_at_ts_us=1,"
+        " pointline_version='x')\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(lake.root)], cwd=tmp_path, check=True)
+    assert list(lake.manifest().entries()) == [7]
+    assert lake.manifest() is lake.manifest()
+    shutil.rmtree(lake.root)
+    lake.create()
+    assert lake.manifest().entries() == {}
