@@ -90,7 +90,10 @@ def test_ingest_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
     # partition, the encoder's queue; about 1M rows of L2 with 16-byte decimals), twice the
     # rows costs nothing more (measured: 59.4, 62.5 and 63.0 MiB at 1M, 2M and 4M rows).
     assert large["pool_peak"] <= medium["pool_peak"] + 16 * MIB, summary
-    assert large["max_rss"] <= medium["max_rss"] + 32 * MIB, summary
+    # Whole-process RSS is noisier than the pool (malloc arenas, page timing): 1M -> 2M
+    # rows measured +2 to +32 MiB on quiet runs and +32.05 MiB once in CI (2026-12-01),
+    # with the pool flat (61.0 -> 62.0 MiB). The pool bound above is the strict one.
+    assert large["max_rss"] <= medium["max_rss"] + 48 * MIB, summary
     # A 100k-row file (~3 MB gz) fills neither buffer: what 20x the rows may add is those
     # buffers, not the file.
     assert large["pool_peak"] <= small["pool_peak"] + 48 * MIB, summary
