@@ -52,13 +52,12 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, cast, get_args
 
 import pyarrow as pa
-from pyarrow import ipc
 
 from pointline.codes import FileReason
 from pointline.errors import PointlineError
 from pointline.faults import fault
 from pointline.locks import FileLock
-from pointline.storage import VersionedDir, link_exclusive
+from pointline.storage import VersionedDir, ipc_bytes, link_exclusive, read_ipc
 
 if TYPE_CHECKING:
     from py7zr.io import WriterFactory
@@ -313,17 +312,9 @@ MEMBER_SCHEMA: Final = pa.schema(
 """The members of the outcome with the same version (``_pointline/archives/members/``)."""
 
 
-def _ipc_bytes(table: pa.Table) -> pa.Buffer:
-    sink = pa.BufferOutputStream()
-    with ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue()
-
-
 def _read_table(path: Path, schema: pa.Schema, what: str) -> pa.Table:
     try:
-        with pa.memory_map(str(path)) as source:
-            table = ipc.open_file(source).read_all()
+        table = read_ipc(path)
     except (OSError, pa.ArrowInvalid) as exc:
         msg = f"cannot read {what}: {exc}"
         raise ArchiveStoreError(msg, file=str(path)) from exc
@@ -433,7 +424,7 @@ class ArchiveStore:
         )
         row = {name: getattr(recorded, name) for name in ARCHIVE_SCHEMA.names}
         outcome = pa.Table.from_pylist([row], schema=ARCHIVE_SCHEMA)
-        members_bytes, outcome_bytes = _ipc_bytes(members), _ipc_bytes(outcome)
+        members_bytes, outcome_bytes = ipc_bytes(members), ipc_bytes(outcome)
         version = max(self._outcomes.latest(), self._members.latest()) + 1
         while not self._members.publish(version, members_bytes):
             version += 1  # another writer claimed it

@@ -23,7 +23,6 @@ from typing import Any, Final, TypeAlias
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyarrow import ipc
 
 from pointline import dim_symbol
 from pointline.bronze import BronzeFileMetadata, walk_bronze
@@ -32,7 +31,7 @@ from pointline.codes import FileReason
 from pointline.errors import PointlineError
 from pointline.ingest import bronze_steps
 from pointline.lake import Lake
-from pointline.storage import VersionedDir
+from pointline.storage import VersionedDir, ipc_bytes, read_ipc
 
 __all__ = [
     "BOOTSTRAP_FROM_TS_US",
@@ -149,8 +148,7 @@ def _load_seen(lake: Lake) -> tuple[int, _Seen]:
     if version == 0:
         return 0, seen
     try:
-        with pa.memory_map(str(files.path_of(version))) as source:
-            table = ipc.open_file(source).read_all()
+        table = read_ipc(files.path_of(version))
     except (OSError, pa.ArrowInvalid):
         return version, seen
     keys: dict[str, set[tuple[str, str]]] = {}
@@ -176,11 +174,8 @@ def _save_seen(lake: Lake, version: int, seen: _Seen) -> None:
                 _SEEN_SCHEMA.names, (path, size, mtime, exchange, symbol), strict=True
             ):
                 rows[name].append(value)
-    sink = pa.BufferOutputStream()
-    with ipc.new_file(sink, _SEEN_SCHEMA) as writer:
-        writer.write_table(pa.Table.from_pydict(rows, schema=_SEEN_SCHEMA))
     files = VersionedDir(lake.bootstrap_dir, ".arrow")
-    if files.publish(version + 1, sink.getvalue()):
+    if files.publish(version + 1, ipc_bytes(pa.Table.from_pydict(rows, schema=_SEEN_SCHEMA))):
         for old in files.versions():
             if old <= version:
                 files.path_of(old).unlink(missing_ok=True)

@@ -51,11 +51,10 @@ from pathlib import Path
 from typing import Any, Final, Literal, get_args
 
 import pyarrow as pa
-from pyarrow import ipc
 
 from pointline.errors import PointlineError, SchemaError
 from pointline.exchanges import DEFAULT_EXCHANGES, Exchange, ExchangeRegistry
-from pointline.storage import VersionedDir
+from pointline.storage import VersionedDir, ipc_bytes, read_ipc
 
 __all__ = [
     "REGISTRATION_SOURCES",
@@ -184,16 +183,12 @@ def _ipc_bytes(registrations: Mapping[str, ExchangeRegistration]) -> pa.Buffer:
         },
         schema=STORE_SCHEMA,
     )
-    sink = pa.BufferOutputStream()
-    with ipc.new_file(sink, STORE_SCHEMA) as writer:
-        writer.write_table(table)
-    return sink.getvalue()
+    return ipc_bytes(table)
 
 
 def _read_version(path: Path, version: int) -> dict[str, ExchangeRegistration]:
     try:
-        with pa.memory_map(str(path)) as source:
-            table = ipc.open_file(source).read_all()
+        table = read_ipc(path)
     except (OSError, pa.ArrowInvalid) as exc:
         msg = f"cannot read exchange registrations version {version}: {exc}"
         raise ExchangeStoreError(msg, file=str(path)) from exc

@@ -47,13 +47,12 @@ from pathlib import Path
 from typing import Any, Final
 
 import pyarrow as pa
-from pyarrow import ipc
 
 from pointline.codes import FileReason
 from pointline.errors import PointlineError
 from pointline.faults import fault
 from pointline.schemas.control import FILE_STATUSES, INGEST_MANIFEST, FileStatus
-from pointline.storage import VersionedDir
+from pointline.storage import VersionedDir, ipc_bytes, read_ipc
 
 __all__ = [
     "CHECKPOINT_DIR",
@@ -173,9 +172,7 @@ def file_id_for(vendor: str, data_type: str, bronze_path: str, file_hash: str) -
 
 def _read_ipc(path: Path) -> pa.Table:
     """Read one manifest IPC file; raise on a torn file or a foreign schema."""
-    with pa.memory_map(str(path)) as source:
-        table = ipc.open_file(source).read_all()
-    table = _upgrade(table)
+    table = _upgrade(read_ipc(path))
     if not table.schema.equals(_SCHEMA, check_metadata=False):
         msg = f"schema is not ingest_manifest's: got {table.schema.names}"
         raise ManifestError(msg)
@@ -220,13 +217,6 @@ def _table_from_entries(entries: Sequence[ManifestEntry]) -> pa.Table:
             value = getattr(entry, name)
             data[name].append(list(value) if isinstance(value, tuple) else value)
     return pa.Table.from_pydict(data, schema=_SCHEMA)
-
-
-def _ipc_bytes(table: pa.Table) -> pa.Buffer:
-    sink = pa.BufferOutputStream()
-    with ipc.new_file(sink, _SCHEMA) as writer:
-        writer.write_table(table)
-    return sink.getvalue()
 
 
 class Manifest:
@@ -354,7 +344,7 @@ class Manifest:
         for _ in range(self._max_attempts):
             self._check_collisions(entries)
             if payload is None:
-                payload = _ipc_bytes(_table_from_entries(entries))
+                payload = ipc_bytes(_table_from_entries(entries))
             version = self._version + 1
             fault("manifest_before_link")
             if self._log.publish(version, payload):
@@ -440,7 +430,7 @@ class Manifest:
     def _write_checkpoint(self, version: int) -> None:
         """Best effort: losing the race or an I/O error leaves the log as it is."""
         try:
-            self._checkpoints.publish(version, _ipc_bytes(self.state_table()))
+            self._checkpoints.publish(version, ipc_bytes(self.state_table()))
         except OSError as exc:
             name = self._checkpoints.name_of(version)
             self._problems.append(f"checkpoint {name} not written: {exc}")

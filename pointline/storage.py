@@ -32,8 +32,10 @@ __all__ = [
     "VERSION_DIGITS",
     "VersionedDir",
     "fsync_dir",
+    "ipc_bytes",
     "link_exclusive",
     "publish_exclusive",
+    "read_ipc",
 ]
 
 VERSION_DIGITS: Final = 20
@@ -79,6 +81,21 @@ def publish_exclusive(directory: Path, name: str, payload: pa.Buffer | bytes) ->
         tmp.unlink(missing_ok=True)
     fsync_dir(directory)
     return True
+
+
+def ipc_bytes(table: pa.Table) -> pa.Buffer:
+    """``table`` as the bytes of one Arrow IPC file: what the versioned stores publish."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+def read_ipc(path: Path) -> pa.Table:
+    """One Arrow IPC file, memory-mapped and read whole. Raises ``OSError`` or
+    ``pyarrow.ArrowInvalid`` for a missing, torn or foreign file (the caller names it)."""
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).read_all()
 
 
 def link_exclusive(source: Path, target: Path) -> bool:
