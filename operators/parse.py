@@ -64,12 +64,14 @@ from operators.columns import FILE_SEQ, RAW_LINE, raw
 from pointline.chain import FLAG_FIELD, RowFlags, Source
 from pointline.codes import FileReason
 from pointline.errors import PointlineError
+from pointline.vendors.protocol import FileFormat
 
 __all__ = [
     "MALFORMED_ROW",
     "MissingColumnsError",
     "ParseError",
     "parse_csv",
+    "parse_format",
     "parse_schema",
 ]
 
@@ -152,6 +154,21 @@ def parse_csv(
         optional=optional,
     )
     return Source(name=name, schema=schema, open=reader.batches, position=reader.position)
+
+
+def parse_format(
+    fmt: FileFormat,
+    path: str | Path,
+    *,
+    display_path: str | None = None,
+    block_size: int = 1 << 20,
+) -> Source:
+    """The parse step of one file of a vendor's CSV format: :func:`parse_csv` with the
+    format's header and optional columns (a :class:`~pointline.vendors.Vendor`'s
+    ``parse`` for any CSV vendor)."""
+    return parse_csv(
+        path, fmt.header, display_path=display_path, block_size=block_size, optional=fmt.optional
+    )
 
 
 class _FileReader:

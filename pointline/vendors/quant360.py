@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from types import MappingProxyType
 from typing import Any, Final, TypeAlias
 
@@ -38,8 +38,8 @@ import pyarrow.compute as pc
 
 from operators import rules
 from operators.normalize import normalize
-from operators.parse import parse_csv
-from pointline.chain import RowFlags, Source
+from operators.parse import parse_format
+from pointline.chain import RowFlags
 from pointline.vendors.protocol import (
     BadPathError,
     Derived,
@@ -61,7 +61,6 @@ __all__ = [
     "VENDOR",
     "describe",
     "format_key",
-    "parse",
 ]
 
 Array: TypeAlias = "pa.Array[Any]"
@@ -361,22 +360,12 @@ def format_key(facts: PathFacts) -> str:
     return f"{facts.extras.get('exchange', '')}_{facts.data_type}"
 
 
-def parse(
-    fmt: FileFormat, path: str | Path, *, display_path: str | None = None, block_size: int = 1 << 20
-) -> Source:
-    """The parse step of one Quant360 file (columns matched by name, the three optional L2
-    columns may be absent)."""
-    return parse_csv(
-        path, fmt.header, display_path=display_path, block_size=block_size, optional=fmt.optional
-    )
-
-
 VENDOR: Final = Vendor(
     name="quant360",
     timezone=TIMEZONE,
     formats=FORMATS,
     describe=describe,
-    parse=parse,
+    parse=parse_format,  # columns by name; the three optional L2 columns may be absent
     normalize=normalize,
     format_key=format_key,
 )

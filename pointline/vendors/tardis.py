@@ -31,7 +31,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from types import MappingProxyType
 from typing import Any, Final, TypeAlias
 
@@ -41,8 +41,8 @@ import pyarrow.compute as pc
 
 from operators import rules
 from operators.normalize import normalize
-from operators.parse import parse_csv
-from pointline.chain import RowFlags, Source
+from operators.parse import parse_format
+from pointline.chain import RowFlags
 from pointline.errors import PointlineError
 from pointline.vendors.protocol import (
     BadPathError,
@@ -65,7 +65,6 @@ __all__ = [
     "book_snapshot_header",
     "describe",
     "flat_name",
-    "parse",
     "symbol_key",
 ]
 
@@ -374,13 +373,6 @@ def describe(relative: PurePosixPath) -> PathFacts:
     )
 
 
-def parse(
-    fmt: FileFormat, path: str | Path, *, display_path: str | None = None, block_size: int = 1 << 20
-) -> Source:
-    """The parse step of one Tardis file: its CSV, columns matched by the format's header."""
-    return parse_csv(path, fmt.header, display_path=display_path, block_size=block_size)
-
-
 def symbol_key(symbol: str) -> str:
     """The dataset (CSV file name) form of a Tardis symbol: ``/`` and ``:`` become ``-``,
     upper case (docs/tardis_instruments.md section 5). The instruments API's ``id`` is in
@@ -398,7 +390,7 @@ VENDOR: Final = Vendor(
     timezone="UTC",
     formats=FORMATS,
     describe=describe,
-    parse=parse,
+    parse=parse_format,
     normalize=normalize,
     symbol_key=symbol_key,
 )
