@@ -25,7 +25,7 @@ from pointline.ingest import ingest_file
 from pointline.kernels.decimal import decimal_text
 from pointline.lake import Lake
 from pointline.schemas import DECIMAL_TYPE, get_table_spec
-from pointline.testing.quant360 import SymbolDay, write_symbol_day
+from pointline.testing.quant360 import STREAMS, SymbolDay, write_symbol_day
 from pointline.testing.quant360 import bronze_path as cn_bronze_path
 from pointline.testing.tardis import SymbolSpec, tardis_lines
 
@@ -88,11 +88,7 @@ def _cn_paths(bronze_root: Path) -> list[Path]:
     return [
         cn_bronze_path(root, day.exchange, stream, day.date, day.symbol)
         for day in _CN_DAYS
-        for stream in (
-            ("order_new", "tick_new", "L2_new")
-            if day.exchange == "szse"
-            else ("order_new", "tick_new")
-        )
+        for stream in STREAMS[day.exchange]
     ]
 
 

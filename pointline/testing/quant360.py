@@ -65,6 +65,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pointline.vendors import quant360
+
 __all__ = [
     "DEFAULT_DATE",
     "EXCHANGES",
@@ -83,11 +85,8 @@ __all__ = [
 
 DEFAULT_DATE = dt.date(2024, 1, 2)
 EXCHANGES = ("szse", "sse")
-STREAMS: Mapping[str, tuple[str, ...]] = {
-    "szse": ("order_new", "tick_new", "L2_new"),
-    "sse": ("order_new", "tick_new"),
-}
-"""The streams generated per exchange (SSE ships no ``L2_new``)."""
+STREAMS: Mapping[str, tuple[str, ...]] = quant360.STREAMS
+"""The streams generated per exchange: those with a table (SSE ships no ``L2_new``)."""
 
 HEADERS: Mapping[tuple[str, str], tuple[str, ...]] = {
     ("szse", "order_new"): (
