@@ -40,6 +40,7 @@ from types import MappingProxyType
 from typing import Final
 
 from pointline.vendors.protocol import BadPathError, UnsupportedDataTypeError
+from pointline.vendors.quant360 import STREAMS
 
 __all__ = [
     "ARCHIVE_RE",
@@ -67,9 +68,7 @@ MEMBER_RE: Final = re.compile(r"^(\d{6})\.csv$")
 EXCHANGES: Final[Mapping[str, str]] = MappingProxyType({"SZ": "szse", "SH": "sse"})
 """The archive name's exchange code -> Pointline exchange id."""
 
-SUPPORTED_STREAMS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
-    {"szse": ("order_new", "tick_new", "L2_new"), "sse": ("order_new", "tick_new")}
-)
+SUPPORTED_STREAMS: Final[Mapping[str, tuple[str, ...]]] = STREAMS
 """The streams with a Silver table, per exchange (others are refused at import)."""
 
 
