@@ -1,33 +1,70 @@
-"""Many Bronze files at once: a process pool over files (issue 15).
+"""Many Bronze files at once: a local process pool or a Ray cluster (issue 15).
 
-Each file is ingested by :func:`pointline.ingest.ingest_file` in its own process; the
-lake is the only coordination (per-file leased locks, put-if-absent manifest commits),
-so workers share nothing and the result is the same bytes whatever the number of
-workers or the order files finish in. Processes are spawned (no fork of a parent that
-may hold threads and open files) and open the lake by its root with the default
-registries (built-in and plug-in vendors, the exchange registry plus the lake's stored
-registrations).
+Each file is ingested by :func:`pointline.ingest.ingest_file` in its own worker process;
+the lake is the only coordination (per-file leased locks, put-if-absent manifest
+commits), so workers share nothing, the driver holds no state a crash could lose, and the
+result is the same bytes whatever the number of workers, the engine or the order files
+finish in. Workers open the lake by its root with the default registries (built-in and
+plug-in vendors, the exchange registry plus the lake's stored registrations).
+
+Two engines, one contract (:class:`Runner`): results come back in input order, and a
+file whose worker process died (killed, out of memory, its node lost) past the engine's
+retries is handed to ``lost(index, error)`` instead of ending the run:
+
+- a local pool of spawned processes (no fork of a parent that may hold threads and open
+  files); a worker that dies breaks the pool, so the files not yet finished are lost;
+- Ray (``pip install 'pointline[ray]'``): one task per file, retried by Ray when its
+  worker dies (ingest is idempotent: the retry breaks the dead writer's lock and starts
+  the file again). Every node must see the lake at the same path on a shared POSIX
+  filesystem (README, "On a Ray cluster").
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
+import socket
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pointline.bronze import BronzeFileMetadata
+from pointline.errors import PointlineError
 from pointline.exchanges import DEFAULT_EXCHANGES
 from pointline.ingest import IngestionResult, ingest_file
 from pointline.lake import Lake
+from pointline.manifest import file_id_for
 from pointline.vendors.registry import DEFAULT_VENDORS
 
-__all__ = ["default_workers", "ingest_many", "pool_map", "shareable"]
+__all__ = [
+    "RAY_RETRIES",
+    "RayUnavailableError",
+    "Runner",
+    "default_workers",
+    "ingest_many",
+    "lost_result",
+    "shareable",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+RAY_RETRIES = 3
+"""Times Ray runs a file's task again after its worker process died (Ray's default)."""
+
+LOCAL_OBJECT_STORE_BYTES = 128 << 20
+"""Object store of a local Ray cluster started here: tasks return small result rows."""
+
+
+class RayUnavailableError(PointlineError):
+    """``--ray`` without Ray installed, or a cluster address that cannot be reached."""
+
+    reason = "ingest_error"
 
 
 def default_workers() -> int:
@@ -48,18 +85,184 @@ def shareable(lake: Lake) -> bool:
     return lake.vendors is DEFAULT_VENDORS and lake.exchanges is DEFAULT_EXCHANGES
 
 
-def pool_map(fn: Callable[..., R], *columns: Sequence[Any], workers: int) -> Iterator[R]:
-    """``fn(*row)`` for each row of ``columns``, in order: in this process for one
-    worker, else in a spawned process pool of ``workers``."""
-    if workers <= 1:
-        return map(fn, *columns)
-    pool: Executor = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
+@dataclass(frozen=True, slots=True)
+class Runner:
+    """Where files run: ``workers`` processes on this machine, or Ray.
 
-    def results() -> Iterator[R]:
-        with pool:
-            yield from pool.map(fn, *columns)
+    ``ray``: submit one task per file to a Ray cluster: the one at ``ray_address``
+    (``"auto"`` for the cluster this node belongs to, ``"host:port"`` or ``"ray://..."``),
+    else a local cluster of ``workers`` CPUs (default :func:`default_workers`) started
+    for the run and stopped after it. When this process has already called
+    ``ray.init()``, that cluster is used as it is. With Ray, ``workers`` also caps the
+    tasks in flight (default: twice the cluster's CPUs).
+    """
 
-    return results()
+    workers: int | None = None
+    ray: bool = False
+    ray_address: str | None = None
+
+    @property
+    def uses_ray(self) -> bool:
+        return self.ray or self.ray_address is not None
+
+    def map(
+        self,
+        fn: Callable[..., R],
+        *columns: Sequence[Any],
+        lost: Callable[[int, BaseException], R],
+    ) -> Iterator[R]:
+        """``fn(*row)`` for each row of ``columns``, in input order; ``lost(i, error)``
+        for a row whose worker process died (past Ray's retries). One local worker runs
+        ``fn`` in this process."""
+        if self.uses_ray:
+            return _ray_map(fn, columns, self, lost)
+        workers = self.local_workers(columns[0] if columns else ())
+        if workers <= 1:
+            return map(fn, *columns)
+        return _pool_map(fn, columns, workers, lost)
+
+    def local_workers(self, files: Sequence[Any]) -> int:
+        """Local processes for ``files``: ``workers`` (default :func:`default_workers`),
+        at most one per file."""
+        wanted = default_workers() if self.workers is None else self.workers
+        return max(1, min(wanted, len(files)))
+
+
+def _pool_map(
+    fn: Callable[..., R],
+    columns: Sequence[Sequence[Any]],
+    workers: int,
+    lost: Callable[[int, BaseException], R],
+) -> Iterator[R]:
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+        futures: list[Future[R]] = [pool.submit(fn, *row) for row in zip(*columns, strict=True)]
+        for i, future in enumerate(futures):
+            try:
+                yield future.result()
+            except BrokenProcessPool as exc:  # a worker died: the pool runs nothing more
+                yield lost(i, exc)
+
+
+def _import_ray() -> Any:
+    try:
+        import ray  # noqa: PLC0415  (optional: pip install 'pointline[ray]')
+    except ImportError as exc:
+        msg = "Ray is not installed: pip install 'pointline[ray]' (or run without --ray)"
+        raise RayUnavailableError(msg) from exc
+    return ray
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail at once on a ``host:port`` or ``ray://host:port`` nobody listens on (Ray
+    itself retries such an address for minutes); ``auto`` is Ray's to resolve."""
+    if address == "auto":
+        return
+    forms = "give 'auto', host:port of the head node (port 6379 by default) or ray://host:10001"
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        msg = f"{address!r} is not a Ray cluster address: {forms}"
+        raise RayUnavailableError(msg)
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        msg = f"cannot reach the Ray cluster at {address}: {exc} ({forms})"
+        raise RayUnavailableError(msg) from exc
+
+
+def _ray_map(
+    fn: Callable[..., R],
+    columns: Sequence[Sequence[Any]],
+    runner: Runner,
+    lost: Callable[[int, BaseException], R],
+) -> Iterator[R]:
+    ray = _import_ray()
+    started = not ray.is_initialized()
+    if started:
+        local = runner.ray_address is None
+        if not local:
+            _check_reachable(str(runner.ray_address))
+        try:
+            ray.init(
+                address=runner.ray_address,
+                num_cpus=(runner.workers or default_workers()) if local else None,
+                object_store_memory=LOCAL_OBJECT_STORE_BYTES if local else None,
+                include_dashboard=False,
+                logging_level="warning",
+                log_to_driver=False,
+            )
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            msg = f"cannot reach the Ray cluster at {runner.ray_address}: {exc}"
+            raise RayUnavailableError(msg) from exc
+    try:
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        window = max(1, runner.workers or 2 * cpus)
+        task = ray.remote(fn).options(num_cpus=1, max_retries=RAY_RETRIES)
+        # Ray prints its driver-side notices (a worker died, a task is retried) on
+        # sys.stdout; they are diagnostics, so stdout stays the command's output (JSON).
+        with contextlib.redirect_stdout(sys.stderr):
+            yield from _in_order(ray, task, list(zip(*columns, strict=True)), window, lost)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _in_order(
+    ray: Any,
+    task: Any,
+    rows: list[tuple[Any, ...]],
+    window: int,
+    lost: Callable[[int, BaseException], R],
+) -> Iterator[R]:
+    """Submit ``rows`` keeping at most ``window`` tasks in flight; yield in input order
+    (finished results wait for the ones before them; they are small rows)."""
+    pending: dict[Any, int] = {}
+    done: dict[int, R] = {}
+    submitted = emitted = 0
+    while emitted < len(rows):
+        while submitted < len(rows) and len(pending) < window:
+            pending[task.remote(*rows[submitted])] = submitted
+            submitted += 1
+        if emitted not in done:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                i = pending.pop(ref)
+                done[i] = _get(ray, ref, i, lost)
+            continue
+        yield done.pop(emitted)
+        emitted += 1
+
+
+def _get(ray: Any, ref: Any, i: int, lost: Callable[[int, BaseException], R]) -> R:
+    try:
+        result: R = ray.get(ref)
+    except ray.exceptions.RayTaskError as exc:  # the function raised: a bug, not a crash
+        raise exc.as_instanceof_cause() from None
+    except ray.exceptions.RayError as exc:  # worker or node died past the retries
+        return lost(i, exc)
+    return result
+
+
+def lost_result(lake: Lake, meta: BronzeFileMetadata, error: BaseException) -> IngestionResult:
+    """The result of a file whose worker died past the retries: what the manifest now
+    records for it (usually ``pending``: a new run or ``pointline repair`` ingests it
+    again), reported as ``failed`` for this run with the engine's error."""
+    file_id = file_id_for(*meta.identity)
+    entry = lake.manifest().get(file_id)
+    recorded = "nothing recorded" if entry is None else f"recorded {entry.status}"
+    message = (
+        f"{meta.bronze_path}: the worker process ingesting it died "
+        f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
+        f"{recorded}, nothing of this attempt is visible: run the ingest again or "
+        f"`pointline repair`"
+    )
+    return IngestionResult(
+        status="failed",
+        file_id=file_id,
+        bronze_path=meta.bronze_path,
+        table_name=entry.table_name if entry is not None else "unknown",
+        status_reason="ingest_error",
+        error_message=message,
+    )
 
 
 def _ingest(root: str, meta: BronzeFileMetadata, options: dict[str, Any]) -> IngestionResult:
@@ -71,23 +274,38 @@ def ingest_many(
     *,
     lake: Lake | str | Path,
     workers: int | None = None,
+    ray: bool = False,
+    ray_address: str | None = None,
     force: bool = False,
     dry_run: bool = False,
     allow_duplicates: bool = False,
 ) -> list[IngestionResult]:
-    """Ingest ``metas`` with ``workers`` processes (default :func:`default_workers`; a
-    lake with registries built in Python runs in this process); results in the order
-    of ``metas``."""
+    """Ingest ``metas`` with ``workers`` local processes (default
+    :func:`default_workers`), or as one Ray task each when ``ray`` or ``ray_address``
+    is given (see :class:`Runner`); results in the order of ``metas``. A lake with
+    registries built in Python runs in this process. A file whose worker died past the
+    retries comes back ``failed`` (:func:`lost_result`).
+
+    Raises :class:`RayUnavailableError` when Ray is asked for but not installed or not
+    reachable.
+    """
     the_lake = Lake.at(lake)
     files = list(metas)
-    wanted = default_workers() if workers is None else workers
-    count = min(wanted, len(files)) if shareable(the_lake) else 1
     options: dict[str, Any] = {
         "force": force,
         "dry_run": dry_run,
         "allow_duplicates": allow_duplicates,
     }
-    if count <= 1:
+    runner = Runner(workers=workers, ray=ray, ray_address=ray_address)
+    if not shareable(the_lake) or (not runner.uses_ray and runner.local_workers(files) <= 1):
         return [ingest_file(meta, lake=the_lake, **options) for meta in files]
     n = len(files)
-    return list(pool_map(_ingest, [str(the_lake.root)] * n, files, [options] * n, workers=count))
+    return list(
+        runner.map(
+            _ingest,
+            [str(the_lake.root)] * n,
+            files,
+            [options] * n,
+            lost=lambda i, exc: lost_result(the_lake, files[i], exc),
+        )
+    )

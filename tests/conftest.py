@@ -11,8 +11,10 @@ instead. The repository's own hand-made cases (``tests/cases/``) never need the 
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,3 +109,37 @@ def read_pty(fd: int, pid: int, *, timeout_s: float = 300) -> tuple[bytes, int]:
         seen += chunk
     _, status = os.waitpid(pid, 0)
     return seen, status
+
+
+# Comparing lakes (the determinism tests: serial, workers, Ray, any order, re-runs).
+
+MANIFEST_TIMES = ("created_at_ts_us", "processed_at_ts_us", "duration_us", "last_modified_ts_us")
+MANIFEST_NONCES = ("publish_token",)  # a random name per attempt, like a timestamp
+
+
+def silver_digests(lake: Any) -> dict[str, str]:
+    """Every Parquet file under ``silver/`` (validation log included), by its path
+    relative to ``silver/`` -> SHA-256 of its bytes."""
+    return {
+        path.relative_to(lake.silver_root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(lake.silver_root.rglob("*.parquet"))
+    }
+
+
+def manifest_state(lake: Any) -> list[dict[str, Any]]:
+    """The manifest's live state without times and per-attempt nonces, by Bronze path."""
+    rows = lake.manifest().state_table().drop_columns([*MANIFEST_TIMES, *MANIFEST_NONCES])
+    return sorted(rows.to_pylist(), key=lambda r: r["bronze_path"])
+
+
+def demo_lake(root: Path) -> Any:
+    """A lake at ``root`` holding the demo's Bronze files (4 Tardis files and a CN day of
+    8) and a bootstrapped dim_symbol, nothing ingested."""
+    from pointline import Lake
+    from pointline.bootstrap import bootstrap_dim_symbol
+    from pointline.demo import write_demo_bronze
+
+    lake = Lake(root)
+    write_demo_bronze(lake.bronze_root)
+    bootstrap_dim_symbol(lake)
+    return lake

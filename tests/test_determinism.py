@@ -4,12 +4,12 @@ Silver with hive partitioning."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pyarrow.dataset as ds
+from conftest import silver_digests
 
 from pointline import BronzeFileMetadata, Lake, ingest_file, read
 from pointline.bootstrap import bootstrap_dim_symbol
@@ -31,13 +31,6 @@ def build_bronze(lake: Lake) -> list[Path]:
     return paths
 
 
-def silver_bytes(lake: Lake) -> dict[str, str]:
-    return {
-        p.relative_to(lake.silver_root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(lake.silver_root.rglob("*.parquet"))
-    }
-
-
 def ingest_all(lake: Lake, paths: list[Path], **kw: object) -> None:
     for path in paths:
         meta = BronzeFileMetadata.from_path(path, bronze_root=lake.bronze_root)
@@ -53,7 +46,7 @@ def test_silver_bytes_do_not_depend_on_order_force_or_block_size(tmp_path: Path)
     ingest_all(one, paths_one)
     ingest_all(two, list(reversed(paths_two)), block_size=4096)
     ingest_all(two, paths_two[::2], force=True)
-    first, second = silver_bytes(one), silver_bytes(two)
+    first, second = silver_digests(one), silver_digests(two)
     assert len(first) >= 12  # six files, each over two trading dates, plus the logs
     assert first == second
     for table in ("trades", "quotes", "orderbook_updates"):

@@ -6,12 +6,12 @@ rows, one is live, the smallest ``bronze_path``, whatever the arrival order; the
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import manifest_state, silver_digests
 
 from pointline import BronzeFileMetadata, Lake, ingest_file
 from pointline.bootstrap import bootstrap_dim_symbol
@@ -20,8 +20,6 @@ from pointline.testing.tardis import write_tardis_file
 PREFIX = "tardis/exchange=binance-futures/type=trades/date=2024-09-29"
 A = f"{PREFIX}/symbol=PERPETUALS/a.csv.gz"  # the smaller path
 B = f"{PREFIX}/symbol=PERPETUALS/b.csv.gz"
-TIMES = ("created_at_ts_us", "processed_at_ts_us", "duration_us", "last_modified_ts_us")
-NONCES = ("publish_token",)  # a random name per attempt, like a timestamp
 
 
 def make_lake(root: Path, *, rows: int = 2000) -> Lake:
@@ -36,18 +34,6 @@ def make_lake(root: Path, *, rows: int = 2000) -> Lake:
 def ingest(lake: Lake, relative: str, **options: Any) -> Any:
     meta = BronzeFileMetadata.from_path(lake.bronze_root / relative, bronze_root=lake.bronze_root)
     return ingest_file(meta, lake=lake, **options)
-
-
-def silver_bytes(lake: Lake) -> dict[str, str]:
-    return {
-        p.relative_to(lake.root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(lake.silver_root.rglob("*.parquet"))
-    }
-
-
-def manifest_state(lake: Lake) -> list[dict[str, Any]]:
-    rows = lake.manifest().state_table().drop_columns([*TIMES, *NONCES]).to_pylist()
-    return sorted(rows, key=lambda r: r["bronze_path"])
 
 
 @pytest.mark.parametrize("order", [(A, B), (B, A)], ids=["smaller-first", "larger-first"])
@@ -76,7 +62,7 @@ def test_the_smaller_path_is_live_whatever_the_arrival_order(
         )
         assert a_path in (second.error_message or "")
     # only the live file's rows are in Silver
-    files = silver_bytes(lake)
+    files = silver_digests(lake)
     assert files
     assert all(f"/{entries[a_path].file_id}-" in name for name in files)
 
@@ -87,7 +73,7 @@ def test_both_arrival_orders_give_byte_identical_lakes(tmp_path: Path) -> None:
         ingest(one, path)
     for path in (B, A):
         ingest(two, path)
-    assert silver_bytes(one) == silver_bytes(two)
+    assert silver_digests(one) == silver_digests(two)
     assert manifest_state(one) == manifest_state(two)
     # and a re-run changes nothing
     ingest(two, B)

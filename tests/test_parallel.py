@@ -3,53 +3,26 @@
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
-from typing import Any
 
-from pointline import Lake
-from pointline.bootstrap import bootstrap_dim_symbol
+from conftest import demo_lake, manifest_state, silver_digests
+
 from pointline.cli import main
-from pointline.demo import write_demo_bronze
 from pointline.parallel import default_workers, ingest_many
-
-TIMES = {"created_at_ts_us", "processed_at_ts_us", "duration_us", "last_modified_ts_us"}
-
-
-def lake_with_bronze(root: Path) -> Lake:
-    lake = Lake(root)
-    write_demo_bronze(lake.bronze_root)  # 4 Tardis files and a CN day of 8 files
-    bootstrap_dim_symbol(lake)
-    return lake
-
-
-def silver_bytes(lake: Lake) -> dict[str, bytes]:
-    root = lake.root / "silver"
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.parquet"))}
-
-
-def live_state(lake: Lake) -> list[dict[str, Any]]:
-    out = io.StringIO()
-    assert main(["--root", str(lake.root), "manifest", "--json"], out=out) == 0
-    rows = [json.loads(line) for line in out.getvalue().splitlines()]
-    return sorted(
-        ({k: v for k, v in row.items() if k not in TIMES} for row in rows),
-        key=lambda r: r["bronze_path"],
-    )
 
 
 def test_one_worker_and_two_give_the_same_silver_and_manifest(tmp_path: Path) -> None:
     lakes = []
     for workers in ("1", "2"):
-        lake = lake_with_bronze(tmp_path / f"w{workers}")
+        lake = demo_lake(tmp_path / f"w{workers}")
         out = io.StringIO()
         argv = ["--root", str(lake.root), "ingest", str(lake.bronze_root), "--workers", workers]
         assert main(argv, out=out) == 0
         assert "12 files: 12 success" in out.getvalue()
         lakes.append(lake)
-    assert silver_bytes(lakes[0]) == silver_bytes(lakes[1])
-    assert len(silver_bytes(lakes[0])) > 12
-    assert live_state(lakes[0]) == live_state(lakes[1])
+    assert silver_digests(lakes[0]) == silver_digests(lakes[1])
+    assert len(silver_digests(lakes[0])) > 12
+    assert manifest_state(lakes[0]) == manifest_state(lakes[1])
     assert main(["--root", str(lakes[1].root), "verify"], out=io.StringIO()) == 0
 
 
@@ -65,7 +38,7 @@ def test_ingest_many_in_python_matches_a_serial_run(tmp_path: Path) -> None:
 
     lakes = []
     for name, workers in (("serial", None), ("pool", 2)):
-        lake = lake_with_bronze(tmp_path / name)
+        lake = demo_lake(tmp_path / name)
         metas = [
             BronzeFileMetadata.from_path(p, bronze_root=lake.bronze_root)
             for p in sorted(lake.bronze_root.rglob("*.csv.gz"))
@@ -77,5 +50,40 @@ def test_ingest_many_in_python_matches_a_serial_run(tmp_path: Path) -> None:
         assert [r.status for r in results] == ["success"] * 12
         lakes.append((lake, [r.bronze_path for r in results]))
     assert lakes[0][1] == lakes[1][1]  # results come back in the order given
-    assert silver_bytes(lakes[0][0]) == silver_bytes(lakes[1][0])
-    assert live_state(lakes[0][0]) == live_state(lakes[1][0])
+    assert silver_digests(lakes[0][0]) == silver_digests(lakes[1][0])
+    assert manifest_state(lakes[0][0]) == manifest_state(lakes[1][0])
+
+
+def test_a_dead_pool_worker_is_reported_and_the_next_run_finishes(tmp_path: Path) -> None:
+    """Every worker dies mid-file: the pool breaks, each file not finished is reported
+    failed with why (exit 2), nothing half-written is visible, and a plain re-run gives
+    the bytes of a serial run."""
+    import os
+    import subprocess
+    import sys
+
+    serial = demo_lake(tmp_path / "serial")
+    assert main(
+        ["--root", str(serial.root), "ingest", str(serial.bronze_root)], out=io.StringIO()
+    ) in (0,)
+    lake = demo_lake(tmp_path / "pool")
+    argv = [sys.executable, "-m", "pointline", "--root", str(lake.root), "ingest"]
+    done = subprocess.run(
+        [*argv, str(lake.bronze_root), "--workers", "2"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "POINTLINE_FAULT": "mid_stream"},
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "12 files: 12 failed" in done.stdout
+    assert done.stdout.count("the worker process ingesting it died (BrokenProcessPool") == 12
+    assert not list(lake.silver_root.rglob("*.parquet"))  # nothing of a dead attempt shows
+    again = subprocess.run(
+        [*argv, str(lake.bronze_root)], capture_output=True, text=True, check=False
+    )
+    assert again.returncode == 0, again.stderr
+    assert silver_digests(lake) == silver_digests(serial)
+    assert manifest_state(lake) == manifest_state(serial)
+    assert main(["--root", str(lake.root), "verify"], out=io.StringIO()) == 0

@@ -19,7 +19,14 @@ from zoneinfo import ZoneInfo
 
 import pyarrow.dataset as ds
 import pytest
-from conftest import CN_CASES, CN_SAMPLE_FOLDERS, cn_bronze, cn_bronze_path, shared_data
+from conftest import (
+    CN_CASES,
+    CN_SAMPLE_FOLDERS,
+    cn_bronze,
+    cn_bronze_path,
+    shared_data,
+    silver_digests,
+)
 
 from pointline import BronzeFileMetadata, Lake
 from pointline.bootstrap import bootstrap_dim_symbol
@@ -609,11 +616,6 @@ def test_tushare_symbols_cover_the_sample_day(tmp_path: Path) -> None:
     }
 
 
-def _silver_bytes(lake: Lake) -> dict[str, bytes]:
-    root = lake.root / "silver"
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.parquet"))}
-
-
 def test_imported_archives_ingest_to_the_same_bytes_in_any_order(tmp_path: Path) -> None:
     """Archives -> Bronze -> Silver: byte-identical whatever the ingest order and block
     size, verify clean (issue 14: the imported CN day is deterministic)."""
@@ -635,8 +637,8 @@ def test_imported_archives_ingest_to_the_same_bytes_in_any_order(tmp_path: Path)
             assert ingest_file(meta, lake=lake, block_size=block).status == "success"
         assert verify(lake) == []
         lakes.append(lake)
-    assert _silver_bytes(lakes[0]) == _silver_bytes(lakes[1])
-    assert len(_silver_bytes(lakes[0])) == 5
+    assert silver_digests(lakes[0]) == silver_digests(lakes[1])
+    assert len(silver_digests(lakes[0])) == 5
 
 
 def test_a_generated_day_is_deterministic_and_verifies(tmp_path: Path) -> None:
@@ -651,7 +653,7 @@ def test_a_generated_day_is_deterministic_and_verifies(tmp_path: Path) -> None:
         assert {(r.status, r.rows_quarantined) for r in results} == {("success", 0)}
         assert verify(lake) == []
         lakes.append(lake)
-    assert _silver_bytes(lakes[0]) == _silver_bytes(lakes[1])
+    assert silver_digests(lakes[0]) == silver_digests(lakes[1])
 
 
 def test_read_takes_the_exchange_in_any_case_and_refuses_an_empty_window(

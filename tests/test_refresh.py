@@ -3,7 +3,6 @@ made stale, refresh re-derives exactly those, byte-identical to a fresh lake."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import subprocess
@@ -14,6 +13,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from conftest import silver_digests
 
 from pointline import Lake, dim_symbol, read
 from pointline.bootstrap import bootstrap_dim_symbol
@@ -50,14 +50,6 @@ def ingest_path(lake: Lake, path: Path) -> str:
 
 def ingest_all(lake: Lake) -> list[str]:
     return [ingest_path(lake, path) for path in walk_bronze([lake.bronze_root])]
-
-
-def silver_bytes(lake: Lake) -> dict[str, str]:
-    """Every file under silver/ (validation log included) -> SHA-256 of its bytes."""
-    return {
-        path.relative_to(lake.root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(lake.silver_root.rglob("*.parquet"))
-    }
 
 
 def windows(*rows: tuple[str, str, int, int]) -> pa.Table:
@@ -208,8 +200,8 @@ def test_refresh_matches_a_fresh_lake_byte_for_byte(tmp_path: Path) -> None:
     final = lake.dim_symbol_store().load()[1]
     fresh.dim_symbol_store().save(final, expected_version=0)
     ingest_all(fresh)
-    assert silver_bytes(lake) == silver_bytes(fresh)
-    assert any("validation_log" in name for name in silver_bytes(lake))
+    assert silver_digests(lake) == silver_digests(fresh)
+    assert any("validation_log" in name for name in silver_digests(lake))
 
 
 def test_quarantined_rows_that_a_later_bootstrap_covers(tmp_path: Path) -> None:
@@ -248,7 +240,7 @@ def test_a_refresh_killed_before_its_commit_leaves_the_old_output_live(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lake = make_lake(tmp_path)
-    before = silver_bytes(lake)
+    before = silver_digests(lake)
     apply(lake, windows(("binance", "ETHUSDT", 0, MAY2), ("binance", "ETHUSDT", MAY2, 2**63 - 1)))
 
     def boom(*args: object, **kwargs: object) -> None:
@@ -258,7 +250,7 @@ def test_a_refresh_killed_before_its_commit_leaves_the_old_output_live(
     with pytest.raises(KeyboardInterrupt):
         refresh(lake)
     monkeypatch.undo()
-    assert silver_bytes(lake) == before  # the previous output stays readable
+    assert silver_digests(lake) == before  # the previous output stays readable
     assert len(verify(lake)) == 1
     refresh(lake)
     assert verify(lake) == []
@@ -333,7 +325,7 @@ def test_import_tardis_then_refresh_equals_a_lake_built_with_it(tmp_path: Path) 
         target.write_bytes(path.read_bytes())
     fresh.dim_symbol_store().save(lake.dim_symbol_store().load()[1], expected_version=0)
     run(fresh.root, "ingest", str(fresh.bronze_root))
-    assert silver_bytes(lake) == silver_bytes(fresh)
+    assert silver_digests(lake) == silver_digests(fresh)
 
 
 def test_one_symbol_key_in_bootstrap_import_and_the_pit_join(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from pointline.codes import FILE_REASONS, ROW_REASON_FIXES, FileReason
 from pointline.errors import PointlineError
 from pointline.ingest import IngestionResult, ingest_file
 from pointline.lake import Lake
-from pointline.parallel import default_workers, pool_map, shareable
+from pointline.parallel import Runner, lost_result, shareable
 from pointline.vendors import BadPathError, UnknownVendorError
 
 __all__ = ["describe", "register"]
@@ -56,7 +56,20 @@ def register(commands: Any) -> None:
         type=int,
         metavar="N",
         help="files ingested at once, each in its own process (default: one per core, at "
-        "most one per GiB of memory; 1 = in this process, with per-row progress)",
+        "most one per GiB of memory; 1 = in this process, with per-row progress); with "
+        "--ray: the CPUs of the local cluster, or the tasks in flight on a given one",
+    )
+    ingest.add_argument(
+        "--ray",
+        action="store_true",
+        help="one Ray task per file (pip install 'pointline[ray]'); a local cluster unless "
+        "--ray-address is given; every node must mount the lake at the same path",
+    )
+    ingest.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="the Ray cluster to use: 'auto' (the one this node belongs to), host:port or "
+        "ray://host:port (implies --ray)",
     )
     add_root(ingest)
     ingest.set_defaults(run=run, lake="optional")  # created once the paths are checked
@@ -195,6 +208,26 @@ def _ingest_one(
         return row, _not_ingested(exc, row["status_reason"], hint=unrecognised)
 
 
+def _lost(
+    lake: Lake, path: Path, options: _Options, exc: BaseException
+) -> tuple[dict[str, Any], str]:
+    """The row and line of a file whose worker process died past the retries."""
+    try:
+        meta = BronzeFileMetadata.from_path(
+            path,
+            bronze_root=lake.bronze_root,
+            vendor=options.vendor,
+            data_type=options.data_type,
+            vendors=lake.vendors,
+        )
+    except (PointlineError, OSError):
+        row = _failed_row(path, exc, lake.bronze_root)
+    else:
+        row = lost_result(lake, meta, exc).to_dict()
+    row["hint"] = None
+    return row, describe(row)
+
+
 def _ingest_in_worker(
     root: str, path: Path, options: _Options, given: bool
 ) -> tuple[dict[str, Any], str]:
@@ -244,11 +277,11 @@ def run(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
             dry_run=args.dry_run,
             allow_duplicates=args.allow_duplicates,
         )
-        workers = min(args.workers or default_workers(), len(files))
-        if workers > 1 and not shareable(lake):
-            workers = 1  # registries given in Python do not cross processes
+        runner = Runner(workers=args.workers, ray=args.ray, ray_address=args.ray_address)
+        if not shareable(lake):
+            runner = Runner(workers=1)  # registries given in Python do not cross processes
         outcomes: Iterator[tuple[dict[str, Any], str]]
-        if workers <= 1:
+        if not runner.uses_ray and runner.local_workers(files) <= 1:
             outcomes = (
                 _ingest_one(
                     lake,
@@ -262,13 +295,13 @@ def run(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
                 for n, path in enumerate(files, 1)
             )
         else:
-            outcomes = pool_map(
+            outcomes = runner.map(
                 _ingest_in_worker,
                 [str(lake.root)] * len(files),
                 files,
                 [options] * len(files),
                 [path.resolve() in given for path in files],
-                workers=workers,
+                lost=lambda i, exc: _lost(lake, files[i], options, exc),
             )
         for path, (row, text) in zip(files, outcomes, strict=True):
             size = path.stat().st_size
