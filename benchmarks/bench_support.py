@@ -190,6 +190,23 @@ def prepare_lake(
     return lake, BronzeFileMetadata.from_path(target, bronze_root=lake.bronze_root)
 
 
+def measured_ingest(root: str, meta: BronzeFileMetadata) -> dict[str, Any]:
+    """``ingest_file`` of ``meta`` into the lake at ``root`` in whatever process runs it
+    (``scale_out.py``: this process, a pool worker or a Ray worker): its status and rows,
+    the process id and its peak RSS so far (``ru_maxrss``, MiB)."""
+    import resource
+
+    from pointline.ingest import ingest_file
+
+    result = ingest_file(meta, lake=Lake(Path(root)))
+    return {
+        "status": result.status,
+        "rows": result.rows_total,
+        "pid": os.getpid(),
+        "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
 def bare_convert(
     source: Path,
     target: Path,

@@ -98,6 +98,8 @@ def collect(command: str, data: Path = DATA) -> dict[str, Any]:
             entry[kind].pop("runs", None)
     day_path = data / "cn_day.json"
     cn_day = json.loads(day_path.read_text())["cn_day"] if day_path.is_file() else None
+    scale_path = data / "scale_out.json"
+    scale = json.loads(scale_path.read_text())["scale_out"] if scale_path.is_file() else None
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": command,
@@ -117,6 +119,7 @@ def collect(command: str, data: Path = DATA) -> dict[str, Any]:
         "cn_e2e": cn_e2e,
         "cn_rss": cn_rss,
         "cn_day": cn_day,
+        "scale_out": scale,
     }
 
 
@@ -318,6 +321,37 @@ def _cn_tables(results: dict[str, Any]) -> list[str]:
             f"Fresh-process times are medians of {day['repeats']}, timed from after the imports.",
             "",
         ]
+    return out + _scale_table(results)
+
+
+def _scale_table(results: dict[str, Any]) -> list[str]:
+    scale = results.get("scale_out")
+    if not scale:
+        return []
+    out = [
+        f"### Many files at once: {scale['files']} L2 files x {scale['rows_per_file']:,} rows, "
+        f"{scale['cpus']} cores",
+        "",
+        "| run | rows/s (all files) | x serial, same session | peak RSS per worker | "
+        "cores busy | runs |",
+        "|---|---|---|---|---|---|",
+    ]
+    names = {"serial": "serial, 1 process", "workers": "`--workers 2`", "ray": "`--ray`, local"}
+    for row in scale["runs"]:
+        busy = "-" if row["cores_busy"] is None else f"{row['cores_busy']:.2f}"
+        name = names.get(row["mode"], row["mode"])
+        if row["mode"] == "ray":
+            name += f" (cluster start {row['cluster_start_s']:.1f} s, not counted)"
+        out.append(
+            f"| {name} | {row['rows_per_s']:,.0f} | {row['vs_serial']:.2f}x | "
+            f"{row['max_rss_mib_per_worker']:.0f} MiB | {busy} | {_runs(row['runs_s'])} |"
+        )
+    out += [
+        "",
+        f"Medians of {scale['rounds']} rounds, order alternating; each run a fresh process "
+        "and a fresh lake (`scale_out.py`).",
+        "",
+    ]
     return out
 
 
