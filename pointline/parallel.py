@@ -22,12 +22,15 @@ retries is handed to ``lost(index, error)`` instead of ending the run:
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing as mp
 import os
+import queue
 import socket
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +59,9 @@ R = TypeVar("R")
 
 RAY_RETRIES = 3
 """Times Ray runs a file's task again after its worker process died (Ray's default)."""
+
+PROGRESS_INTERVAL_S = 0.25
+"""Least time between two progress reports of one file from a worker process."""
 
 LOCAL_OBJECT_STORE_BYTES = 128 << 20
 """Object store of a local Ray cluster started here: tasks return small result rows."""
@@ -110,16 +116,23 @@ class Runner:
         fn: Callable[..., R],
         *columns: Sequence[Any],
         lost: Callable[[int, BaseException], R],
+        progress: Callable[[int, int, int], None] | None = None,
     ) -> Iterator[R]:
         """``fn(*row)`` for each row of ``columns``, in input order; ``lost(i, error)``
         for a row whose worker process died (past Ray's retries). One local worker runs
-        ``fn`` in this process."""
+        ``fn`` in this process.
+
+        ``progress``, if given, makes the workers call ``fn(*row, progress=report)``;
+        each ``report(rows, done)`` reaches ``progress(i, rows, done)`` in this process,
+        in the thread iterating the results, at most every
+        :data:`PROGRESS_INTERVAL_S` per file (one worker: every call).
+        """
         if self.uses_ray:
-            return _ray_map(fn, columns, self, lost)
+            return _ray_map(fn, columns, self, lost, progress)
         workers = self.local_workers(columns[0] if columns else ())
         if workers <= 1:
-            return map(fn, *columns)
-        return _pool_map(fn, columns, workers, lost)
+            return _serial_map(fn, columns, progress)
+        return _pool_map(fn, columns, workers, lost, progress)
 
     def local_workers(self, files: Sequence[Any]) -> int:
         """Local processes for ``files``: ``workers`` (default :func:`default_workers`),
@@ -128,15 +141,73 @@ class Runner:
         return max(1, min(wanted, len(files)))
 
 
+class _Report:
+    """A worker's progress callback for file ``index``: puts ``(index, rows, done)`` on
+    the run's queue (a manager queue or a Ray queue), at most every
+    :data:`PROGRESS_INTERVAL_S`."""
+
+    def __init__(self, sink: Any, index: int) -> None:
+        self._sink, self._index, self._last = sink, index, 0.0
+
+    def __call__(self, rows: int, done: int) -> None:
+        now = time.monotonic()
+        if now - self._last >= PROGRESS_INTERVAL_S:
+            self._last = now
+            self._sink.put((self._index, rows, done))
+
+
+def _reporting(fn: Callable[..., R], sink: Any, index: int, *row: Any) -> R:
+    """In a worker: ``fn(*row)`` with its progress sent to ``sink``."""
+    if sink is None:
+        return fn(*row)
+    return fn(*row, progress=_Report(sink, index))
+
+
+def _drain(sink: Any, progress: Callable[[int, int, int], None] | None) -> None:
+    """Hand every queued report to ``progress``."""
+    if sink is None or progress is None:
+        return
+    while True:
+        try:
+            index, rows, done = sink.get_nowait()
+        except queue.Empty:
+            return
+        progress(index, rows, done)
+
+
+def _serial_map(
+    fn: Callable[..., R],
+    columns: Sequence[Sequence[Any]],
+    progress: Callable[[int, int, int], None] | None,
+) -> Iterator[R]:
+    for i, row in enumerate(zip(*columns, strict=True)):
+        if progress is None:
+            yield fn(*row)
+        else:
+            yield fn(*row, progress=functools.partial(progress, i))
+
+
 def _pool_map(
     fn: Callable[..., R],
     columns: Sequence[Sequence[Any]],
     workers: int,
     lost: Callable[[int, BaseException], R],
+    progress: Callable[[int, int, int], None] | None,
 ) -> Iterator[R]:
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-        futures: list[Future[R]] = [pool.submit(fn, *row) for row in zip(*columns, strict=True)]
+    context = mp.get_context("spawn")
+    with contextlib.ExitStack() as stack:
+        sink = None
+        if progress is not None:
+            sink = stack.enter_context(context.Manager()).Queue()
+        pool = stack.enter_context(ProcessPoolExecutor(workers, mp_context=context))
+        futures: list[Future[R]] = [
+            pool.submit(_reporting, fn, sink, i, *row)
+            for i, row in enumerate(zip(*columns, strict=True))
+        ]
         for i, future in enumerate(futures):
+            while not future.done():
+                wait([future], timeout=PROGRESS_INTERVAL_S)
+                _drain(sink, progress)
             try:
                 yield future.result()
             except BrokenProcessPool as exc:  # a worker died: the pool runs nothing more
@@ -174,6 +245,7 @@ def _ray_map(
     columns: Sequence[Sequence[Any]],
     runner: Runner,
     lost: Callable[[int, BaseException], R],
+    progress: Callable[[int, int, int], None] | None,
 ) -> Iterator[R]:
     ray = _import_ray()
     started = not ray.is_initialized()
@@ -196,11 +268,23 @@ def _ray_map(
     try:
         cpus = int(ray.cluster_resources().get("CPU", 1))
         window = max(1, runner.workers or 2 * cpus)
-        task = ray.remote(fn).options(num_cpus=1, max_retries=RAY_RETRIES)
+        task = ray.remote(_reporting).options(num_cpus=1, max_retries=RAY_RETRIES)
+        sink = None
+        if progress is not None:
+            from ray.util.queue import Queue  # noqa: PLC0415
+
+            sink = Queue(actor_options={"num_cpus": 0})
+        rows = [(fn, sink, i, *row) for i, row in enumerate(zip(*columns, strict=True))]
         # Ray prints its driver-side notices (a worker died, a task is retried) on
         # sys.stdout; they are diagnostics, so stdout stays the command's output (JSON).
-        with contextlib.redirect_stdout(sys.stderr):
-            yield from _in_order(ray, task, list(zip(*columns, strict=True)), window, lost)
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                yield from _in_order(
+                    ray, task, rows, window, lost, idle=lambda: _drain(sink, progress)
+                )
+        finally:
+            if sink is not None:
+                sink.shutdown()
     finally:
         if started:
             ray.shutdown()
@@ -212,6 +296,8 @@ def _in_order(
     rows: list[tuple[Any, ...]],
     window: int,
     lost: Callable[[int, BaseException], R],
+    *,
+    idle: Callable[[], None],
 ) -> Iterator[R]:
     """Submit ``rows`` keeping at most ``window`` tasks in flight; yield in input order
     (finished results wait for the ones before them; they are small rows)."""
@@ -223,7 +309,8 @@ def _in_order(
             pending[task.remote(*rows[submitted])] = submitted
             submitted += 1
         if emitted not in done:
-            ready, _ = ray.wait(list(pending), num_returns=1)
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=PROGRESS_INTERVAL_S)
+            idle()
             for ref in ready:
                 i = pending.pop(ref)
                 done[i] = _get(ray, ref, i, lost)
@@ -265,8 +352,13 @@ def lost_result(lake: Lake, meta: BronzeFileMetadata, error: BaseException) -> I
     )
 
 
-def _ingest(root: str, meta: BronzeFileMetadata, options: dict[str, Any]) -> IngestionResult:
-    return ingest_file(meta, lake=Lake(Path(root)), **options)
+def _ingest(
+    root: str,
+    meta: BronzeFileMetadata,
+    options: dict[str, Any],
+    progress: Callable[[int, int], None] | None = None,
+) -> IngestionResult:
+    return ingest_file(meta, lake=Lake(Path(root)), progress=progress, **options)
 
 
 def ingest_many(
@@ -279,12 +371,16 @@ def ingest_many(
     force: bool = False,
     dry_run: bool = False,
     allow_duplicates: bool = False,
+    progress: Callable[[int, int, int], None] | None = None,
 ) -> list[IngestionResult]:
     """Ingest ``metas`` with ``workers`` local processes (default
     :func:`default_workers`), or as one Ray task each when ``ray`` or ``ray_address``
     is given (see :class:`Runner`); results in the order of ``metas``. A lake with
     registries built in Python runs in this process. A file whose worker died past the
-    retries comes back ``failed`` (:func:`lost_result`).
+    retries comes back ``failed`` (:func:`lost_result`). ``progress(i, rows, done)``,
+    if given, hears from the file ``metas[i]`` while it runs: rows read so far and the
+    Bronze bytes consumed (compressed, for gzip), at most every
+    :data:`PROGRESS_INTERVAL_S` from a worker.
 
     Raises :class:`RayUnavailableError` when Ray is asked for but not installed or not
     reachable.
@@ -298,7 +394,15 @@ def ingest_many(
     }
     runner = Runner(workers=workers, ray=ray, ray_address=ray_address)
     if not shareable(the_lake) or (not runner.uses_ray and runner.local_workers(files) <= 1):
-        return [ingest_file(meta, lake=the_lake, **options) for meta in files]
+        return [
+            ingest_file(
+                meta,
+                lake=the_lake,
+                progress=None if progress is None else functools.partial(progress, i),
+                **options,
+            )
+            for i, meta in enumerate(files)
+        ]
     n = len(files)
     return list(
         runner.map(
@@ -307,5 +411,6 @@ def ingest_many(
             files,
             [options] * n,
             lost=lambda i, exc: lost_result(the_lake, files[i], exc),
+            progress=progress,
         )
     )

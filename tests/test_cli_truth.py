@@ -270,3 +270,31 @@ def test_the_progress_bar_moves_during_a_multi_second_ingest(tmp_path: Path) -> 
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_the_bar_moves_within_files_when_workers_run_them(tmp_path: Path) -> None:
+    """``--workers 2`` on two equal files: the bar moves before either file is done
+    (reports from the workers), not only when a file finishes (50%, 100%)."""
+    from pointline.testing.tardis import write_tardis_file
+
+    root = tmp_path / "lake"
+    folder = root / "bronze/tardis"
+    for seed in (1, 2):
+        path = folder / f"binance-futures_incremental_book_L2_2024-09-29_PERPETUALS-{seed}.csv.gz"
+        write_tardis_file(path, "incremental_book_L2", rows=1_000_000, seed=seed)
+    assert run("--root", str(root), "dim-symbol", "bootstrap")[0] == 0
+    pid, fd = pty.fork()
+    if pid == 0:
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
+        os.execv(
+            sys.executable,
+            [sys.executable, "-m", "pointline", "--root", str(root), "ingest", str(folder),
+             "--workers", "2"],
+        )  # fmt: skip
+    seen, status = read_pty(fd, pid)
+    assert os.waitstatus_to_exitcode(status) == 0, seen[-2000:]
+    text = seen.decode("utf-8", "replace")
+    percents = {int(p) for p in re.findall(r"ingest:\s+(\d+)%", text)}
+    assert any(0 < p < 50 for p in percents), (percents, text[-2000:])
+    assert "0/2 files done, 2 running" in text
+    assert "2 files: 2 success" in text

@@ -87,3 +87,21 @@ def test_a_dead_pool_worker_is_reported_and_the_next_run_finishes(tmp_path: Path
     assert silver_digests(lake) == silver_digests(serial)
     assert manifest_state(lake) == manifest_state(serial)
     assert main(["--root", str(lake.root), "verify"], out=io.StringIO()) == 0
+
+
+def test_ingest_many_reports_progress_from_the_workers(tmp_path: Path) -> None:
+    from pointline import BronzeFileMetadata
+
+    lake = demo_lake(tmp_path / "pool")
+    metas = [
+        BronzeFileMetadata.from_path(p, bronze_root=lake.bronze_root)
+        for p in sorted(lake.bronze_root.rglob("*.csv.gz"))
+    ]
+    heard: list[tuple[int, int, int]] = []
+    results = ingest_many(metas, lake=lake, workers=2, progress=lambda *r: heard.append(r))
+    assert {r.status for r in results} == {"success"}
+    # each worker reports a file's first batch at once (then at most every 0.25 s)
+    assert {i for i, _, _ in heard} == set(range(len(metas)))
+    for i, rows, done in heard:
+        assert 0 < rows <= results[i].rows_total
+        assert 0 < done <= metas[i].file_size_bytes

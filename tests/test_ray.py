@@ -133,11 +133,14 @@ def test_ray_through_python_matches_a_serial_run(tmp_path: Path, serial: Lake) -
     ]
     ray.init(num_cpus=2, include_dashboard=False, object_store_memory=100 << 20)
     try:
-        results = ingest_many(metas, lake=lake, ray=True)
+        heard: list[tuple[int, int, int]] = []
+        results = ingest_many(metas, lake=lake, ray=True, progress=lambda *r: heard.append(r))
         assert ray.is_initialized()  # a cluster the caller started is left running
     finally:
         ray.shutdown()
     assert [r.bronze_path for r in results] == [m.bronze_path for m in metas]
+    assert {i for i, _, _ in heard} == set(range(len(metas)))  # progress from every task
+    assert all(0 < done <= metas[i].file_size_bytes for i, _, done in heard)
     assert {r.status for r in results} == {"success"}
     assert silver_digests(lake) == silver_digests(serial)
     assert manifest_state(lake) == manifest_state(serial)

@@ -229,10 +229,43 @@ def _lost(
 
 
 def _ingest_in_worker(
-    root: str, path: Path, options: _Options, given: bool
+    root: str,
+    path: Path,
+    options: _Options,
+    given: bool,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, Any], str]:
     """:func:`_ingest_one` in a worker process (the lake's default registries)."""
-    return _ingest_one(Lake(Path(root)), path, options, given=given)
+    return _ingest_one(Lake(Path(root)), path, options, given=given, progress=progress)
+
+
+class _RunProgress:
+    """The bar of a run with many workers: the Bronze bytes of finished files plus what
+    each running file has consumed (reports from the workers)."""
+
+    def __init__(self, bar: Progress, sizes: list[int]) -> None:
+        self._bar, self._sizes = bar, sizes
+        self._running: dict[int, tuple[int, int]] = {}  # index -> (rows, bytes)
+        self._finished: set[int] = set()
+        self._bytes = self._rows = 0
+
+    def __call__(self, index: int, rows: int, done: int) -> None:
+        if index not in self._finished:
+            self._running[index] = (rows, min(done, self._sizes[index]))
+            self._show()
+
+    def finished(self, index: int, rows: int) -> None:
+        self._running.pop(index, None)
+        self._finished.add(index)
+        self._bytes += self._sizes[index]
+        self._rows += rows
+        self._show()
+
+    def _show(self) -> None:
+        running = self._running.values()
+        rows = self._rows + sum(r for r, _ in running)
+        files = f"{len(self._finished)}/{len(self._sizes)} files done, {len(running)} running"
+        self._bar.set(self._bytes + sum(b for _, b in running), f"{rows:,} rows, {files}")
 
 
 def _outside(lake: Lake, paths: list[str]) -> list[str]:
@@ -281,6 +314,8 @@ def run(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
         if not shareable(lake):
             runner = Runner(workers=1)  # registries given in Python do not cross processes
         outcomes: Iterator[tuple[dict[str, Any], str]]
+        sizes = [path.stat().st_size for path in files]
+        run_progress: _RunProgress | None = None
         if not runner.uses_ray and runner.local_workers(files) <= 1:
             outcomes = (
                 _ingest_one(
@@ -295,6 +330,7 @@ def run(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
                 for n, path in enumerate(files, 1)
             )
         else:
+            run_progress = _RunProgress(bar, sizes) if bar.enabled else None
             outcomes = runner.map(
                 _ingest_in_worker,
                 [str(lake.root)] * len(files),
@@ -302,13 +338,16 @@ def run(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
                 [options] * len(files),
                 [path.resolve() in given for path in files],
                 lost=lambda i, exc: _lost(lake, files[i], options, exc),
+                progress=run_progress,
             )
-        for path, (row, text) in zip(files, outcomes, strict=True):
-            size = path.stat().st_size
+        for index, (path, (row, text)) in enumerate(zip(files, outcomes, strict=True)):
             shown = _shown_path(path, lake.bronze_root)
             rows_before += row.get("rows_total") or 0
-            bytes_before += size
-            bar.set(bytes_before)
+            bytes_before += sizes[index]
+            if run_progress is None:
+                bar.set(bytes_before)
+            else:
+                run_progress.finished(index, row.get("rows_total") or 0)
             if row["status"] in BAD_STATUSES:
                 worst = EXIT_BAD_FILES
             key = "skipped" if row["skipped"] else str(row["status"])

@@ -29,6 +29,8 @@ class Progress:
         self, *, total: int | None, unit: str, label: str, enabled: bool | None = None
     ) -> None:
         shown = sys.stderr.isatty() if enabled is None else enabled
+        self.enabled = shown
+        """Whether the bar is drawn (updates to a hidden bar cost nothing but are wasted)."""
         self.done = 0
         try:  # a terminal that reports no size (a bare pty) gets a fixed width
             sized = os.get_terminal_size(sys.stderr.fileno()).columns > 0
