@@ -96,9 +96,10 @@ class Runner:
     """Where files run: ``workers`` processes on this machine, or Ray.
 
     ``ray``: submit one task per file to a Ray cluster: the one at ``ray_address``
-    (``"auto"`` for the cluster this node belongs to, ``"host:port"`` or ``"ray://..."``),
-    else a local cluster of ``workers`` CPUs (default :func:`default_workers`) started
-    for the run and stopped after it. When this process has already called
+    (``"auto"``: ``RAY_ADDRESS``, else the cluster ``ray start`` left on this node;
+    ``"host:port"`` or ``"ray://..."``), else a new local cluster of ``workers`` CPUs
+    (default :func:`default_workers`) started for the run and stopped after it, even
+    when another runs on this machine. When this process has already called
     ``ray.init()``, that cluster is used as it is. With Ray, ``workers`` also caps the
     tasks in flight (default: twice the cluster's CPUs).
     """
@@ -255,7 +256,9 @@ def _ray_map(
             _check_reachable(str(runner.ray_address))
         try:
             ray.init(
-                address=runner.ray_address,
+                # "local": a new cluster even when `ray start` left one on this machine
+                # (address=None would join that one, or RAY_ADDRESS's)
+                address="local" if local else runner.ray_address,
                 num_cpus=(runner.workers or default_workers()) if local else None,
                 object_store_memory=LOCAL_OBJECT_STORE_BYTES if local else None,
                 include_dashboard=False,
@@ -263,7 +266,8 @@ def _ray_map(
                 log_to_driver=False,
             )
         except (ConnectionError, RuntimeError, ValueError) as exc:
-            msg = f"cannot reach the Ray cluster at {runner.ray_address}: {exc}"
+            where = "start a local" if local else f"join the {runner.ray_address}"
+            msg = f"cannot {where} Ray cluster: {exc}"
             raise RayUnavailableError(msg) from exc
     try:
         cpus = int(ray.cluster_resources().get("CPU", 1))

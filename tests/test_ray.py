@@ -131,7 +131,7 @@ def test_ray_through_python_matches_a_serial_run(tmp_path: Path, serial: Lake) -
         BronzeFileMetadata.from_path(p, bronze_root=lake.bronze_root)
         for p in sorted(lake.bronze_root.rglob("*.csv.gz"), reverse=True)
     ]
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=100 << 20)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, object_store_memory=100 << 20)
     try:
         heard: list[tuple[int, int, int]] = []
         results = ingest_many(metas, lake=lake, ray=True, progress=lambda *r: heard.append(r))
@@ -156,3 +156,38 @@ def test_an_unreachable_cluster_is_a_clear_error(tmp_path: Path) -> None:
         assert done.returncode == 1, done.stdout + done.stderr  # EXIT_USAGE, at once
         assert message in done.stderr
     assert not list((lake.root / "silver").rglob("*.parquet"))
+
+
+HOLDER = """
+import sys, time, ray
+ray.init(address="local", num_cpus=2, include_dashboard=False, object_store_memory=100 << 20)
+print(ray.get_runtime_context().gcs_address, flush=True)
+sys.stdin.read()  # until the test closes stdin
+ray.shutdown()
+"""
+
+
+def test_joining_a_standing_cluster_by_address(tmp_path: Path, serial: Lake) -> None:
+    """A cluster another process keeps running: ``--ray-address host:port`` joins it
+    (the bytes of a serial run) and leaves it running; ``--ray`` alone meanwhile starts
+    its own local cluster instead of joining that one."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        address = holder.stdout.readline().strip()
+        assert address.count(":") == 1, address
+        joined = demo_lake(tmp_path / "joined")
+        done = pointline(joined.root, "ingest", str(joined.bronze_root), "--ray-address", address)
+        assert done.returncode == 0, done.stderr
+        assert silver_digests(joined) == silver_digests(serial)
+        own = demo_lake(tmp_path / "own")
+        done = pointline(own.root, "ingest", str(own.bronze_root), "--ray", "--workers", "2")
+        assert done.returncode == 0, done.stderr
+        assert silver_digests(own) == silver_digests(serial)
+        assert holder.poll() is None  # the standing cluster's driver is still up
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=120)
