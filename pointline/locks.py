@@ -147,6 +147,11 @@ class FileLock:
         """The recorded owner, or None if unlocked ({} if unreadable)."""
         return _read(self._path)
 
+    def held_by_live_writer(self) -> bool:
+        """Whether someone holds the lock now: a live process on this host, or an
+        unexpired lease on another (read only; the lock is not taken)."""
+        return self.owner() is not None and not self._stale()
+
     def _payload(self) -> bytes:
         owner = {
             "host": host_id(),

@@ -28,9 +28,10 @@ import os
 import queue
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +46,7 @@ from pointline.manifest import file_id_for
 from pointline.vendors.registry import DEFAULT_VENDORS
 
 __all__ = [
-    "RAY_RETRIES",
+    "RETRIES",
     "RayUnavailableError",
     "Runner",
     "default_workers",
@@ -57,8 +58,12 @@ __all__ = [
 T = TypeVar("T")
 R = TypeVar("R")
 
-RAY_RETRIES = 3
-"""Times Ray runs a file's task again after its worker process died (Ray's default)."""
+RETRIES = 3
+"""Times a file runs again after its worker process died: Ray's ``max_retries`` (its
+default), and new local pools after a broken one."""
+
+ORPHAN_CHECK_S = 0.5
+"""How often a local pool worker checks that the driver is still alive."""
 
 PROGRESS_INTERVAL_S = 0.25
 """Least time between two progress reports of one file from a worker process."""
@@ -195,24 +200,71 @@ def _pool_map(
     lost: Callable[[int, BaseException], R],
     progress: Callable[[int, int, int], None] | None,
 ) -> Iterator[R]:
+    """The local engine. A worker that dies breaks the whole pool (every unfinished
+    future fails with ``BrokenProcessPool``, and which file killed it is unknown), so the
+    files not finished run again in a new pool, up to :data:`RETRIES` times, then go to
+    ``lost``. Results in input order; an interrupted run cancels the files not started
+    and waits for the running ones."""
+    rows = list(zip(*columns, strict=True))
+    todo = list(range(len(rows)))
+    done: dict[int, R] = {}
+    emitted = 0
     context = mp.get_context("spawn")
-    with contextlib.ExitStack() as stack:
-        sink = None
-        if progress is not None:
-            sink = stack.enter_context(context.Manager()).Queue()
-        pool = stack.enter_context(ProcessPoolExecutor(workers, mp_context=context))
-        futures: list[Future[R]] = [
-            pool.submit(_reporting, fn, sink, i, *row)
-            for i, row in enumerate(zip(*columns, strict=True))
-        ]
-        for i, future in enumerate(futures):
-            while not future.done():
-                wait([future], timeout=PROGRESS_INTERVAL_S)
-                _drain(sink, progress)
+    for _ in range(1 + RETRIES):
+        broken: list[int] = []
+        error: BaseException | None = None
+        with contextlib.ExitStack() as stack:
+            sink = None
+            if progress is not None:
+                sink = stack.enter_context(context.Manager()).Queue()
+            pool = stack.enter_context(
+                ProcessPoolExecutor(
+                    workers,
+                    mp_context=context,
+                    initializer=_exit_with_parent,
+                    initargs=(os.getpid(),),
+                )
+            )
             try:
-                yield future.result()
-            except BrokenProcessPool as exc:  # a worker died: the pool runs nothing more
-                yield lost(i, exc)
+                futures = {i: pool.submit(_reporting, fn, sink, i, *rows[i]) for i in todo}
+                for i in todo:
+                    future = futures[i]
+                    while not future.done():
+                        wait([future], timeout=PROGRESS_INTERVAL_S)
+                        _drain(sink, progress)
+                    try:
+                        done[i] = future.result()
+                    except BrokenProcessPool as exc:  # a worker died
+                        broken.append(i)
+                        error = exc
+                    while emitted in done:
+                        yield done.pop(emitted)
+                        emitted += 1
+            except BaseException:  # interrupted, or the caller stopped reading
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+        todo = broken
+        if not todo:
+            return
+    assert error is not None
+    for i in todo:
+        done[i] = lost(i, error)
+    while emitted in done:
+        yield done.pop(emitted)
+        emitted += 1
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In a pool worker: end this process soon after ``parent`` (the driver) is gone, so
+    a killed driver leaves no workers ingesting on their own (what they were writing is
+    left as a crash leaves it, for the next run or ``repair``)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="pointline-parent-watch", daemon=True).start()
 
 
 def _import_ray() -> Any:
@@ -249,49 +301,62 @@ def _ray_map(
     progress: Callable[[int, int, int], None] | None,
 ) -> Iterator[R]:
     ray = _import_ray()
-    started = not ray.is_initialized()
-    if started:
-        local = runner.ray_address is None
-        if not local:
-            _check_reachable(str(runner.ray_address))
+    # Ray prints its driver-side notices (a worker died, a task is retried; more flushed
+    # by ``ray.shutdown``) on sys.stdout; they are diagnostics, so stdout stays the
+    # command's output (JSON lines).
+    with contextlib.redirect_stdout(sys.stderr):
+        started = not ray.is_initialized()
+        if started:
+            _init_ray(ray, runner)
         try:
-            ray.init(
-                # "local": a new cluster even when `ray start` left one on this machine
-                # (address=None would join that one, or RAY_ADDRESS's)
-                address="local" if local else runner.ray_address,
-                num_cpus=(runner.workers or default_workers()) if local else None,
-                object_store_memory=LOCAL_OBJECT_STORE_BYTES if local else None,
-                include_dashboard=False,
-                logging_level="warning",
-                log_to_driver=False,
-            )
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            where = "start a local" if local else f"join the {runner.ray_address}"
-            msg = f"cannot {where} Ray cluster: {exc}"
-            raise RayUnavailableError(msg) from exc
-    try:
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        window = max(1, runner.workers or 2 * cpus)
-        task = ray.remote(_reporting).options(num_cpus=1, max_retries=RAY_RETRIES)
-        sink = None
-        if progress is not None:
-            from ray.util.queue import Queue  # noqa: PLC0415
+            cpus = int(ray.cluster_resources().get("CPU", 1))
+            window = max(1, runner.workers or 2 * cpus)
+            task = ray.remote(_reporting).options(num_cpus=1, max_retries=RETRIES)
+            sink = None
+            if progress is not None:
+                from ray.util.queue import Queue  # noqa: PLC0415
 
-            sink = Queue(actor_options={"num_cpus": 0})
-        rows = [(fn, sink, i, *row) for i, row in enumerate(zip(*columns, strict=True))]
-        # Ray prints its driver-side notices (a worker died, a task is retried) on
-        # sys.stdout; they are diagnostics, so stdout stays the command's output (JSON).
-        try:
-            with contextlib.redirect_stdout(sys.stderr):
+                sink = Queue(actor_options={"num_cpus": 0})
+            rows = [(fn, sink, i, *row) for i, row in enumerate(zip(*columns, strict=True))]
+            try:
                 yield from _in_order(
                     ray, task, rows, window, lost, idle=lambda: _drain(sink, progress)
                 )
+            finally:
+                if sink is not None:
+                    sink.shutdown()
         finally:
-            if sink is not None:
-                sink.shutdown()
-    finally:
-        if started:
-            ray.shutdown()
+            if started:
+                ray.shutdown()
+
+
+def _init_ray(ray: Any, runner: Runner) -> None:
+    """Start a new local cluster, or join the one at ``runner.ray_address``."""
+    local = runner.ray_address is None
+    if not local:
+        _check_reachable(str(runner.ray_address))
+    try:
+        ray.init(
+            # "local": a new cluster even when `ray start` left one on this machine
+            # (address=None would join that one, or RAY_ADDRESS's)
+            address="local" if local else runner.ray_address,
+            num_cpus=(runner.workers or default_workers()) if local else None,
+            object_store_memory=LOCAL_OBJECT_STORE_BYTES if local else None,
+            include_dashboard=False,
+            logging_level="warning",
+            log_to_driver=False,
+        )
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        if local:
+            msg = f"cannot start a local Ray cluster: {exc}"
+        else:
+            msg = (
+                f"cannot join the Ray cluster at {runner.ray_address}: {exc} (a cluster "
+                f"with token authentication (on by default in recent Ray) needs "
+                f"RAY_AUTH_MODE=token and its token here, in RAY_AUTH_TOKEN or "
+                f"~/.ray/auth_token; `ray start` prints how to connect)"
+            )
+        raise RayUnavailableError(msg) from exc
 
 
 def _in_order(
@@ -339,12 +404,15 @@ def lost_result(lake: Lake, meta: BronzeFileMetadata, error: BaseException) -> I
     again), reported as ``failed`` for this run with the engine's error."""
     file_id = file_id_for(*meta.identity)
     entry = lake.manifest().get(file_id)
-    recorded = "nothing recorded" if entry is None else f"recorded {entry.status}"
+    if entry is None or entry.status != "pending":
+        state = "nothing of it was recorded: run the ingest again"
+    else:
+        state = "recorded pending: run the ingest again or `pointline repair`"
+    why = str(error).splitlines()[0] if str(error) else ""
     message = (
-        f"{meta.bronze_path}: the worker process ingesting it died "
-        f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
-        f"{recorded}, nothing of this attempt is visible: run the ingest again or "
-        f"`pointline repair`"
+        f"{meta.bronze_path}: the worker process ingesting it died, in each of "
+        f"{1 + RETRIES} tries ({type(error).__name__}: {why}); nothing of it is visible, "
+        f"{state}"
     )
     return IngestionResult(
         status="failed",

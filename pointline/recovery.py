@@ -145,7 +145,8 @@ def verify(
     """Check every live file against its Bronze file; returns the problems found, each
     naming the Bronze file.
 
-    For each ``success``/``quarantined`` file: the files it owns exist and no other file
+    A ``pending`` file no live writer holds (an interrupted ingest) is a problem. For
+    each ``success``/``quarantined`` file: the files it owns exist and no other file
     of its file_id is visible; its Silver and validation-log ``file_seq`` values are
     disjoint and together ``1..rows_total``; the counts match the manifest; the Bronze
     file still has the recorded SHA-256 and row count; up to ``sample`` rows, compared
@@ -156,6 +157,13 @@ def verify(
     the_lake = Lake.at(lake)
     problems: list[str] = []
     for entry in the_lake.manifest().entries().values():
+        writing = the_lake.file_lock(entry.file_id).held_by_live_writer
+        if entry.status == "pending" and not writing():
+            problems.append(
+                f"{entry.bronze_path}: left pending by an ingest that was interrupted "
+                f"(no live writer holds it; nothing of it is visible): `pointline repair` "
+                f"or a new ingest finishes it"
+            )
         if entry.status in {"success", "quarantined"}:
             if on_file is not None:
                 on_file(entry)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 from conftest import demo_lake, manifest_state, silver_digests
@@ -55,9 +56,9 @@ def test_ingest_many_in_python_matches_a_serial_run(tmp_path: Path) -> None:
 
 
 def test_a_dead_pool_worker_is_reported_and_the_next_run_finishes(tmp_path: Path) -> None:
-    """Every worker dies mid-file: the pool breaks, each file not finished is reported
-    failed with why (exit 2), nothing half-written is visible, and a plain re-run gives
-    the bytes of a serial run."""
+    """Every worker dies mid-file: the pool breaks, runs again 3 times, then each file not
+    finished is reported failed with why (exit 2), nothing half-written is visible, and a
+    plain re-run gives the bytes of a serial run."""
     import os
     import subprocess
     import sys
@@ -78,7 +79,8 @@ def test_a_dead_pool_worker_is_reported_and_the_next_run_finishes(tmp_path: Path
     )
     assert done.returncode == 2, done.stderr
     assert "12 files: 12 failed" in done.stdout
-    assert done.stdout.count("the worker process ingesting it died (BrokenProcessPool") == 12
+    died = "the worker process ingesting it died, in each of 4 tries (BrokenProcessPool"
+    assert done.stdout.count(died) == 12
     assert not list(lake.silver_root.rglob("*.parquet"))  # nothing of a dead attempt shows
     again = subprocess.run(
         [*argv, str(lake.bronze_root)], capture_output=True, text=True, check=False
@@ -105,3 +107,95 @@ def test_ingest_many_reports_progress_from_the_workers(tmp_path: Path) -> None:
     for i, rows, done in heard:
         assert 0 < rows <= results[i].rows_total
         assert 0 < done <= metas[i].file_size_bytes
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a process that has not exited (a zombie has)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_dead_worker_is_retried_in_a_new_pool(tmp_path: Path) -> None:
+    """One worker killed mid-file breaks the pool; the files not finished run again in a
+    new one: every file lands, the bytes of a serial run."""
+    import os
+    import subprocess
+    import sys
+
+    serial = demo_lake(tmp_path / "serial")
+    assert (
+        main(["--root", str(serial.root), "ingest", str(serial.bronze_root)], out=io.StringIO())
+        == 0
+    )
+    lake = demo_lake(tmp_path / "pool")
+    marker = tmp_path / "killed-once"
+    done = subprocess.run(
+        [sys.executable, "-m", "pointline", "--root", str(lake.root), "ingest",
+         str(lake.bronze_root), "--workers", "2"],
+        capture_output=True, text=True, timeout=600, check=False,
+        env={**os.environ, "POINTLINE_FAULT": "mid_stream", "POINTLINE_FAULT_ONCE": str(marker)},
+    )  # fmt: skip
+    assert marker.exists()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "12 files: 12 success" in done.stdout
+    assert silver_digests(lake) == silver_digests(serial)
+    assert manifest_state(lake) == manifest_state(serial)
+
+
+def test_workers_end_soon_after_their_driver_is_killed(tmp_path: Path) -> None:
+    """SIGKILL of ``pointline ingest --workers 2`` leaves no worker ingesting on its own:
+    each notices its parent is gone and exits; the next run finishes the files."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from pointline.testing.tardis import write_tardis_file
+
+    lake = demo_lake(tmp_path / "lake")
+    folder = lake.bronze_root / "tardis/exchange=binance-futures/type=incremental_book_L2"
+    for seed in range(4):
+        path = folder / f"date=2024-09-29/symbol=PERPETUALS/big-{seed}.csv.gz"
+        write_tardis_file(path, "incremental_book_L2", rows=400_000, seed=seed)
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "pointline", "--root", str(lake.root), "ingest", str(folder),
+         "--workers", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    workers: set[int] = set()
+    while len(workers) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        workers = {
+            pid
+            for pid in _children(driver.pid)
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        }
+    assert len(workers) >= 2, workers
+    time.sleep(1.0)  # the workers are ingesting
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(map(_running, workers)):
+        time.sleep(0.2)
+    alive = [p for p in workers if _running(p)]
+    for pid in alive:  # do not leave them behind if the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert alive == []
+    assert main(["--root", str(lake.root), "ingest", str(folder)], out=io.StringIO()) == 0
+    assert main(["--root", str(lake.root), "verify"], out=io.StringIO()) == 0

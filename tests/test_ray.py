@@ -103,17 +103,24 @@ def test_a_worker_killed_mid_file_is_retried(
 def test_a_file_whose_worker_always_dies_is_reported_and_repaired(
     tmp_path: Path, serial: Lake
 ) -> None:
-    """Past Ray's retries the file is reported failed (exit 1) with what the manifest
-    records (pending), exit 2; ``pointline repair`` finishes it."""
+    """Past Ray's retries the file is reported failed with what the manifest records
+    (pending), exit 2, stdout only JSON (Ray's notices, also those ``ray.shutdown``
+    flushes, go to stderr); ``verify`` names it until ``pointline repair`` finishes it."""
     lake = demo_lake(tmp_path / "ray")
     trades = sorted(lake.bronze_root.rglob("*bitmex_trades*.csv.gz"))
     done = pointline(
-        lake.root, "ingest", *map(str, trades), "--ray", env={"POINTLINE_FAULT": "mid_stream"}
-    )
+        lake.root, "ingest", *map(str, trades), "--ray", "--json",
+        env={"POINTLINE_FAULT": "mid_stream"},
+    )  # fmt: skip
     assert done.returncode == 2, done.stderr  # EXIT_BAD_FILES
-    assert "1 file: 1 failed" in done.stdout
-    assert "the worker process ingesting it died" in done.stdout
-    assert "recorded pending" in done.stdout
+    [row] = [json.loads(line) for line in done.stdout.splitlines()]
+    assert (row["status"], row["status_reason"]) == ("failed", "ingest_error")
+    assert "the worker process ingesting it died, in each of 4 tries" in row["error_message"]
+    assert "recorded pending" in row["error_message"]
+    assert "(raylet)" in done.stderr
+    checked = io.StringIO()
+    assert main(["--root", str(lake.root), "verify"], out=checked) == 2
+    assert "left pending by an ingest that was interrupted" in checked.getvalue()
     out = io.StringIO()
     assert main(["--root", str(lake.root), "repair"], out=out) == 0, out.getvalue()
     rest = pointline(lake.root, "ingest", str(lake.bronze_root), "--ray", "--workers", "2")

@@ -8,7 +8,7 @@ import argparse
 import csv
 import json
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final, TextIO, cast
 
 import pyarrow as pa
@@ -25,6 +25,7 @@ __all__ = [
     "NoLakeError",
     "add_format",
     "add_root",
+    "at_least",
     "count",
     "csv_value",
     "display_rows",
@@ -173,3 +174,23 @@ def write_rows(
 def stderr_is_terminal() -> bool:
     """Whether progress may be drawn (stderr is a TTY)."""
     return sys.stderr.isatty()
+
+
+def at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number >= ``minimum``.
+
+    >>> at_least(1)("2")
+    2
+    """
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            msg = f"expected a whole number >= {minimum}, got {text!r}"
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    return parse

@@ -16,6 +16,7 @@ from pointline.cli.common import (
     EXIT_BAD_FILES,
     EXIT_OK,
     add_root,
+    at_least,
     count,
     print_json,
 )
@@ -53,7 +54,7 @@ def register(commands: Any) -> None:
     ingest.add_argument("--json", action="store_true", help="one JSON object per file")
     ingest.add_argument(
         "--workers",
-        type=int,
+        type=at_least(1),
         metavar="N",
         help="files ingested at once, each in its own process (default: one per core, at "
         "most one per GiB of memory; 1 = in this process, with per-row progress); with "
@@ -168,6 +169,17 @@ class _Options:
     dry_run: bool
     allow_duplicates: bool
 
+    def metadata(self, lake: Lake, path: Path) -> BronzeFileMetadata:
+        """The Bronze file at ``path`` as this run reads it (``--vendor``,
+        ``--data-type``)."""
+        return BronzeFileMetadata.from_path(
+            path,
+            bronze_root=lake.bronze_root,
+            vendor=self.vendor,
+            data_type=self.data_type,
+            vendors=lake.vendors,
+        )
+
 
 def _ingest_one(
     lake: Lake,
@@ -179,13 +191,7 @@ def _ingest_one(
 ) -> tuple[dict[str, Any], str]:
     """One file: its result row and the line that describes it."""
     try:
-        meta = BronzeFileMetadata.from_path(
-            path,
-            bronze_root=lake.bronze_root,
-            vendor=options.vendor,
-            data_type=options.data_type,
-            vendors=lake.vendors,
-        )
+        meta = options.metadata(lake, path)
         row = ingest_file(
             meta,
             lake=lake,
@@ -213,13 +219,7 @@ def _lost(
 ) -> tuple[dict[str, Any], str]:
     """The row and line of a file whose worker process died past the retries."""
     try:
-        meta = BronzeFileMetadata.from_path(
-            path,
-            bronze_root=lake.bronze_root,
-            vendor=options.vendor,
-            data_type=options.data_type,
-            vendors=lake.vendors,
-        )
+        meta = options.metadata(lake, path)
     except (PointlineError, OSError):
         row = _failed_row(path, exc, lake.bronze_root)
     else:

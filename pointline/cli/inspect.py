@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any, TextIO
 
-from pointline.cli.common import EXIT_OK, add_format, add_root, count, write_rows
+from pointline.cli.common import EXIT_OK, add_format, add_root, at_least, count, write_rows
 from pointline.errors import PointlineError
 from pointline.lake import Lake
 from pointline.manifest import ManifestEntry
@@ -30,18 +30,6 @@ _QUARANTINE_TABLE = (
 _DEFAULT_LIMIT = 50
 
 
-def _count(text: str) -> int:
-    """An argparse type: a whole number >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        msg = f"expected a whole number >= 0, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
 def register(commands: Any) -> None:
     manifest = commands.add_parser(
         "manifest", help="the state of every Bronze file (filters: --status, --exchange, ...)"
@@ -61,7 +49,7 @@ def register(commands: Any) -> None:
     quarantine.add_argument("--file-id", type=int, help="only this Bronze file (its file_id)")
     quarantine.add_argument(
         "--limit",
-        type=_count,
+        type=at_least(0),
         metavar="K",
         help=f"at most this many rows (default {_DEFAULT_LIMIT} for --format table, else all; "
         "0 = all)",
