@@ -73,13 +73,20 @@ def _read(path: Path) -> dict[str, object] | None:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` of this host is running: it exists and, where ``/proc``
+    tells, is not a zombie (a process that has exited but whose parent has not reaped
+    it yet, as a pool worker orphaned by its killed driver can be for a while)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (not Linux), or it went meanwhile: the signal said alive
+    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
 
 
 class _Heartbeat:

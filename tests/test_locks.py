@@ -116,6 +116,25 @@ def test_a_dead_pid_on_this_host_is_taken_over_at_once(tmp_path: Path) -> None:
     lock.release()
 
 
+def test_a_zombie_holder_on_this_host_is_dead(tmp_path: Path) -> None:
+    """A holder that has exited but is not reaped yet (a zombie: an orphaned pool
+    worker before init reaps it) holds nothing; a live one does."""
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 30
+    stat = Path(f"/proc/{zombie.pid}/stat")
+    while stat.read_text().rsplit(")", 1)[1].split()[0] != "Z":  # exited, not waited for
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    far_us = time.time_ns() // 1000 + 3_600_000_000
+    write_lock(tmp_path, host=host_id(), pid=zombie.pid, token="t", lease_until_us=far_us)
+    lock = FileLock(tmp_path, "x")
+    assert not lock.held_by_live_writer()
+    assert lock.acquire()
+    assert lock.held_by_live_writer()  # this process, alive
+    lock.release()
+    zombie.wait()
+
+
 def test_an_unreadable_lock_waits_for_one_lease_by_its_age(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

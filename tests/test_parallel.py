@@ -197,5 +197,9 @@ def test_workers_end_soon_after_their_driver_is_killed(tmp_path: Path) -> None:
     for pid in alive:  # do not leave them behind if the test fails
         os.kill(pid, signal.SIGKILL)
     assert alive == []
-    assert main(["--root", str(lake.root), "ingest", str(folder)], out=io.StringIO()) == 0
-    assert main(["--root", str(lake.root), "verify"], out=io.StringIO()) == 0
+    again = io.StringIO()
+    assert main(["--root", str(lake.root), "ingest", str(folder)], out=again) == 0
+    checked = io.StringIO()
+    assert main(["--root", str(lake.root), "verify"], out=checked) == 0, (
+        again.getvalue() + checked.getvalue()
+    )
