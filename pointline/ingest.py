@@ -45,6 +45,7 @@ from typing import Any, Final, TypeAlias
 import pyarrow as pa
 
 from operators.columns import is_raw
+from operators.parse import BLOCK_SIZE
 from operators.pit_join import pit_join
 from operators.quarantine_sink import QuarantineSink
 from operators.sequence import sequence
@@ -169,7 +170,7 @@ def _table_of(meta: BronzeFileMetadata, lake: Lake) -> str:
 
 
 def bronze_steps(
-    meta: BronzeFileMetadata, *, lake: Lake, block_size: int = 1 << 20
+    meta: BronzeFileMetadata, *, lake: Lake, block_size: int = BLOCK_SIZE
 ) -> tuple[FileFormat, list[Operator]]:
     """The file's format and the vendor's first two steps for it: parse and normalize.
 
@@ -196,7 +197,7 @@ def build_chain(
     dim_symbol: pa.Table,
     quarantine: Sink,
     extra_steps: Sequence[Operator] = (),
-    block_size: int = 1 << 20,
+    block_size: int = BLOCK_SIZE,
     record_exchange: bool = True,
 ) -> Chain:
     """The default ingest chain for one Bronze file, validated; flagged rows go to the
@@ -314,7 +315,7 @@ def ingest_file(
     dry_run: bool = False,
     allow_duplicates: bool = False,
     extra_steps: Sequence[Operator] = (),
-    block_size: int = 1 << 20,
+    block_size: int = BLOCK_SIZE,
     progress: Callable[[int, int], None] | None = None,
 ) -> IngestionResult:
     """Ingest one Bronze file into the lake; see the module docstring for the protocol.

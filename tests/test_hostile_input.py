@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from operators.normalize import normalize
-from operators.parse import ParseError, parse_csv
+from operators.parse import BLOCK_SIZE, ParseError, parse_csv
 from pointline import dim_symbol
 from pointline.bronze import BronzeError, BronzeFileMetadata
 from pointline.chain import Chain, Map, RowFlags
@@ -410,7 +410,7 @@ def test_a_10mb_line_fails_with_a_block_size_hint(tmp_path: Path) -> None:
     data = gzip_of(trades_text(row(1), huge, row(3)))
     result = ingest(lake, write_bronze(lake, data, name="big.csv.gz"))
     assert_failed(
-        result, "unreadable_file", "a row after data row", "block_size=1048576", "raise it"
+        result, "unreadable_file", "a row after data row", f"block_size={BLOCK_SIZE}", "raise it"
     )
 
 

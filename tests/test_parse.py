@@ -129,13 +129,17 @@ def test_real_sample_values_exact(tardis_samples: Path) -> None:
 def test_generated_file_block_size_invariance(tmp_path: Path) -> None:
     path = write_tardis_file(tmp_path / "l2.csv.gz", "incremental_book_L2", rows=20_000, seed=3)
     plain = write_tardis_file(tmp_path / "l2.csv", "incremental_book_L2", rows=20_000, seed=3)
+    sizes = [(1 << 10, 1), (1 << 10, 5_000), (1 << 16, 1), (1 << 16, 7_000), (1 << 20, 65_536)]
     tables = [
-        run(path, "incremental_book_L2", block_size=size) for size in (1 << 10, 1 << 16, 1 << 20)
+        run(path, "incremental_book_L2", block_size=size, batch_rows=rows) for size, rows in sizes
     ]
     small = tables[0]
     assert small.num_rows == 20_000
     assert small[FILE_SEQ].to_pylist() == list(range(1, 20_001))
     assert len(small.to_batches()) > 100  # really streamed in many batches
+    joined = [b.num_rows for b in tables[1].to_batches()]
+    assert len(joined) == 4  # 1 KiB blocks joined until >= 5,000 rows
+    assert all(n >= 5_000 for n in joined[:-1])
     for other in tables[1:]:
         assert_tables_equal(other.combine_chunks(), small.combine_chunks())
     assert_tables_equal(run(plain, "incremental_book_L2").combine_chunks(), small.combine_chunks())
