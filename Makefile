@@ -47,7 +47,8 @@ typecheck: $(STAMP)
 ## the bare pyarrow read+write (Tardis L2 and the CN streams; CN L2_new on 1M rows), peak
 ## RSS at 1M/10M/30M rows (CN SZSE order_new at 1M/10M), one generated SZSE day of 2,300
 ## symbols x 3 streams ingested (lake-scale figures), 8 files of 2M rows by 1 and 2 local
-## workers and Ray (scale_out.py); writes benchmarks/results.json and the
+## workers and Ray (scale_out.py), Pointline vs bare vs Polars vs DuckDB on the 10M-row L2
+## file (peers.py); writes benchmarks/results.json and the
 ## table in benchmarks/README.md (~20 minutes; more when the inputs are first generated)
 BENCH_E2E_ROWS ?= 10000000
 BENCH_RSS_ROWS ?= 1000000 10000000 30000000
@@ -68,6 +69,7 @@ bench: $(STAMP)
 		--out benchmarks/.data/cn_day.json
 	$(BIN)/python benchmarks/scale_out.py --files $(BENCH_SCALE_FILES) \
 		--rows $(BENCH_SCALE_ROWS) --out benchmarks/.data/scale_out.json
+	$(BIN)/python benchmarks/peers.py --rows $(BENCH_E2E_ROWS) --out benchmarks/.data/peers.json
 	$(BIN)/python benchmarks/report.py --command "make bench"
 
 clean:

@@ -98,6 +98,8 @@ def collect(command: str, data: Path = DATA) -> dict[str, Any]:
             entry[kind].pop("runs", None)
     day_path = data / "cn_day.json"
     cn_day = json.loads(day_path.read_text())["cn_day"] if day_path.is_file() else None
+    peers_path = data / "peers.json"
+    peers = json.loads(peers_path.read_text())["peers"] if peers_path.is_file() else None
     scale_path = data / "scale_out.json"
     scale = json.loads(scale_path.read_text())["scale_out"] if scale_path.is_file() else None
     return {
@@ -120,6 +122,7 @@ def collect(command: str, data: Path = DATA) -> dict[str, Any]:
         "cn_rss": cn_rss,
         "cn_day": cn_day,
         "scale_out": scale,
+        "peers": peers,
     }
 
 
@@ -321,7 +324,7 @@ def _cn_tables(results: dict[str, Any]) -> list[str]:
             f"Fresh-process times are medians of {day['repeats']}, timed from after the imports.",
             "",
         ]
-    return out + _scale_table(results)
+    return out + _scale_table(results) + _peers_table(results)
 
 
 def _scale_table(results: dict[str, Any]) -> list[str]:
@@ -350,6 +353,37 @@ def _scale_table(results: dict[str, Any]) -> list[str]:
         "",
         f"Medians of {scale['rounds']} rounds, order alternating; each run a fresh process "
         "and a fresh lake (`scale_out.py`).",
+        "",
+    ]
+    return out
+
+
+def _peers_table(results: dict[str, Any]) -> list[str]:
+    peers = results.get("peers")
+    if not peers:
+        return []
+    names = {
+        "bare": "bare `open_csv` -> `ParquetWriter` (float64 prices, one file)",
+        "pointline": "Pointline `ingest_file`",
+        "polars": "Polars `scan_csv` -> `str.to_decimal` -> `sink_parquet` by exchange/date",
+        "duckdb": "DuckDB `COPY (read_csv ... DECIMAL) TO ... PARTITION_BY`, 2 threads",
+    }
+    out = [
+        f"### Against the peers: {peers['rows']:,}-row L2 `.csv.gz` "
+        f"({peers['file_bytes'] / 2**20:.0f} MiB), same run",
+        "",
+        "| tool | median s | x bare (above 1: faster) | peak RSS MiB | runs (s) |",
+        "|---|---:|---:|---:|---|",
+    ]
+    out.extend(
+        f"| {names.get(row['tool'], row['tool'])} | {row['seconds']:.2f} | "
+        f"{row['ratio_vs_bare']:.2f}x | {row['max_rss_mib']:.0f} | {_runs(row['runs_s'])} |"
+        for row in peers["tools"]
+    )
+    out += [
+        "",
+        f"Fresh process per run (`peers.py`), medians of {peers['rounds']} rounds, order "
+        "alternating; times from after the imports.",
         "",
     ]
     return out

@@ -1,0 +1,19 @@
+"""``peers.py`` on a small file, so that it cannot rot (``make test``; skipped by
+``--benchmark-only``: ``make bench`` runs the script itself at full size)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def test_peers_smoke(tmp_path: Path) -> None:
+    import peers
+    import report
+
+    result = peers.run(rows=5_000, rounds=1, data_dir=tmp_path)
+    assert [t["tool"] for t in result["tools"]] == ["bare", "pointline", "polars", "duckdb"]
+    assert all(t["seconds"] > 0 and t["max_rss_mib"] > 50 for t in result["tools"])
+    assert result["tools"][0]["ratio_vs_bare"] == 1.0
+    lines = report._peers_table({"peers": result})
+    assert lines[0].startswith("### Against the peers: 5,000-row L2")
+    assert len([line for line in lines if line.startswith("| ")]) == 5
