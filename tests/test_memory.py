@@ -94,9 +94,11 @@ def test_ingest_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
     # rows measured +2 to +32 MiB on quiet runs and +32.05 MiB once in CI (2026-12-01),
     # with the pool flat (61.0 -> 62.0 MiB). The pool bound above is the strict one.
     assert large["max_rss"] <= medium["max_rss"] + 48 * MIB, summary
-    # A 100k-row file (~3 MB gz) fills neither buffer: what 20x the rows may add is those
-    # buffers, not the file.
-    assert large["pool_peak"] <= small["pool_peak"] + 48 * MIB, summary
+    # A 100k-row file (~3 MB gz) fills no buffer: what 20x the rows may add is those
+    # buffers, not the file: the CSV read-ahead (~32 blocks of 512 KiB), a 65,536-row
+    # batch being joined, one prefetched and one in the chain (issue 16: 28.5 -> 93.7 MiB
+    # measured; 48 MiB before batches were joined and prefetched).
+    assert large["pool_peak"] <= small["pool_peak"] + 80 * MIB, summary
     # Measured RSS growth 100k -> 2M: 81-93 MiB, ~46 of it Arrow's pool filling the buffers
     # above, the rest malloc arenas and the Parquet writer's dictionaries (decimal pages).
     assert large["max_rss"] <= small["max_rss"] + 128 * MIB, summary
