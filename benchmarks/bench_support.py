@@ -190,6 +190,30 @@ def prepare_lake(
     return lake, BronzeFileMetadata.from_path(target, bronze_root=lake.bronze_root)
 
 
+def child_report(code: str, *args: str) -> dict[str, Any]:
+    """Run ``code`` in a fresh interpreter (``python -c``, this folder on ``PYTHONPATH`` so
+    it and its workers import ``bench_support``); the JSON object its last output line
+    holds. Raises naming the exit status, after echoing the child's stderr."""
+    import json
+    import subprocess
+    import sys
+
+    here = str(Path(__file__).resolve().parent)
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": here},
+    )
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        msg = f"child {args[:1]} failed ({done.returncode})"
+        raise RuntimeError(msg)
+    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return report
+
+
 def measured_ingest(root: str, meta: BronzeFileMetadata) -> dict[str, Any]:
     """``ingest_file`` of ``meta`` into the lake at ``root`` in whatever process runs it
     (``scale_out.py``: this process, a pool worker or a Ray worker): its status and rows,

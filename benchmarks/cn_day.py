@@ -34,8 +34,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -114,16 +112,11 @@ print(json.dumps({"seconds": None if got is None else time.perf_counter() - star
 
 def _child(code: str, *args: str) -> dict[str, Any]:
     """Run ``code`` in a fresh interpreter; its JSON report plus the process's wall time."""
+    from bench_support import child_report
+
     started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=False
-    )
+    report = child_report(code, *args)
     wall = time.perf_counter() - started
-    if done.returncode != 0:
-        sys.stderr.write(done.stderr)
-        msg = f"child failed ({done.returncode})"
-        raise RuntimeError(msg)
-    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     report["process_s"] = wall
     return report
 

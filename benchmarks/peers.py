@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -91,21 +89,11 @@ print(json.dumps({"seconds": seconds,
 
 def run_once(tool: str, source: Path, scratch: Path) -> dict[str, Any]:
     """One fresh process of ``tool`` on ``source``, its output under a fresh folder."""
+    from bench_support import child_report
+
     target = Path(tempfile.mkdtemp(dir=scratch))
     try:
-        done = subprocess.run(
-            [sys.executable, "-c", _CHILD, tool, str(source), str(target)],
-            capture_output=True,
-            text=True,
-            check=False,
-            env={**os.environ, "PYTHONPATH": str(HERE)},
-        )
-        if done.returncode != 0:
-            sys.stderr.write(done.stderr)
-            msg = f"{tool} failed ({done.returncode})"
-            raise RuntimeError(msg)
-        report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-        return report
+        return child_report(_CHILD, tool, str(source), str(target))
     finally:
         shutil.rmtree(target, ignore_errors=True)
 

@@ -32,7 +32,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -100,21 +99,12 @@ def fresh_lake(root: Path, sources: list[Path]) -> None:
 
 def run_once(mode: str, workers: int, sources: list[Path], scratch: Path) -> dict[str, Any]:
     """One fresh interpreter ingesting ``sources`` into a fresh lake in ``mode``."""
+    from bench_support import child_report
+
     root = scratch / f"{mode}-{time.monotonic_ns()}"
     fresh_lake(root, sources)
     try:
-        done = subprocess.run(
-            [sys.executable, "-c", _CHILD, mode, str(root), str(workers)],
-            capture_output=True,
-            text=True,
-            check=False,
-            env={**os.environ, "PYTHONPATH": str(HERE)},
-        )
-        if done.returncode != 0:
-            sys.stderr.write(done.stderr)
-            msg = f"{mode} run failed ({done.returncode})"
-            raise RuntimeError(msg)
-        report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        report = child_report(_CHILD, mode, str(root), str(workers))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     statuses = {f["status"] for f in report["files"]}
