@@ -8,7 +8,9 @@ from pathlib import Path
 
 from conftest import demo_lake, manifest_state, silver_digests
 
+from pointline import Lake
 from pointline.cli import main
+from pointline.locks import FileLock
 from pointline.parallel import default_workers, ingest_many
 
 
@@ -109,27 +111,6 @@ def test_ingest_many_reports_progress_from_the_workers(tmp_path: Path) -> None:
         assert 0 < done <= metas[i].file_size_bytes
 
 
-def _children(pid: int) -> set[int]:
-    """The processes whose parent is ``pid`` (from /proc)."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.add(int(stat.parent.name))
-    return found
-
-
-def _running(pid: int) -> bool:
-    """Whether ``pid`` is a process that has not exited (a zombie has)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def test_a_dead_worker_is_retried_in_a_new_pool(tmp_path: Path) -> None:
     """One worker killed mid-file breaks the pool; the files not finished run again in a
     new one: every file lands, the bytes of a serial run."""
@@ -157,9 +138,21 @@ def test_a_dead_worker_is_retried_in_a_new_pool(tmp_path: Path) -> None:
     assert manifest_state(lake) == manifest_state(serial)
 
 
+def _writers(lake: Lake) -> set[int]:
+    """The pids of the live processes holding a file's writer lock in ``lake``."""
+    held = set()
+    for path in lake.locks_dir.glob("*.lock") if lake.locks_dir.is_dir() else []:
+        lock = FileLock(lake.locks_dir, path.stem)
+        owner = lock.owner()
+        if owner and lock.held_by_live_writer():
+            held.add(int(str(owner["pid"])))
+    return held
+
+
 def test_workers_end_soon_after_their_driver_is_killed(tmp_path: Path) -> None:
     """SIGKILL of ``pointline ingest --workers 2`` leaves no worker ingesting on its own:
-    each notices its parent is gone and exits; the next run finishes the files."""
+    each notices its parent is gone and exits (its writer lock is then held by no live
+    process); the next run finishes the files."""
     import signal
     import subprocess
     import sys
@@ -180,23 +173,18 @@ def test_workers_end_soon_after_their_driver_is_killed(tmp_path: Path) -> None:
     deadline = time.monotonic() + 60
     workers: set[int] = set()
     while len(workers) < 2 and time.monotonic() < deadline:
-        time.sleep(0.2)
-        workers = {
-            pid
-            for pid in _children(driver.pid)
-            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
-        }
-    assert len(workers) >= 2, workers
-    time.sleep(1.0)  # the workers are ingesting
+        time.sleep(0.1)
+        workers |= _writers(lake)
+    assert len(workers) >= 2, workers  # two worker processes are writing
     driver.send_signal(signal.SIGKILL)
     driver.wait()
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and any(map(_running, workers)):
+    while time.monotonic() < deadline and _writers(lake):
         time.sleep(0.2)
-    alive = [p for p in workers if _running(p)]
+    alive = _writers(lake)
     for pid in alive:  # do not leave them behind if the test fails
         os.kill(pid, signal.SIGKILL)
-    assert alive == []
+    assert alive == set()
     again = io.StringIO()
     assert main(["--root", str(lake.root), "ingest", str(folder)], out=again) == 0
     checked = io.StringIO()
