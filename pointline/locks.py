@@ -37,7 +37,15 @@ from typing import Final
 
 from pointline.storage import publish_exclusive
 
-__all__ = ["HOST_VARIABLE", "LEASE_S", "LEASE_VARIABLE", "FileLock", "host_id", "lease_s"]
+__all__ = [
+    "HOST_VARIABLE",
+    "LEASE_S",
+    "LEASE_VARIABLE",
+    "FileLock",
+    "host_id",
+    "lease_s",
+    "pid_alive",
+]
 
 HOST_VARIABLE: Final = "POINTLINE_HOST_ID"
 """Overrides :func:`host_id` (the machine's host name)."""
@@ -72,7 +80,7 @@ def _read(path: Path) -> dict[str, object] | None:
     return data if isinstance(data, dict) else {}
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """Whether process ``pid`` of this host is running: it exists and, where ``/proc``
     tells, is not a zombie (a process that has exited but whose parent has not reaped
     it yet, as a pool worker orphaned by its killed driver can be for a while)."""
@@ -180,7 +188,7 @@ class FileLock:
             return age_s > lease_s()
         if owner.get("host") == host_id():
             pid = owner.get("pid")
-            return not isinstance(pid, int) or not _alive(pid)
+            return not isinstance(pid, int) or not pid_alive(pid)
         lease = owner.get("lease_until_us")
         return not isinstance(lease, int) or lease < _now_us()
 
