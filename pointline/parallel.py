@@ -135,10 +135,16 @@ class Runner:
         """
         if self.uses_ray:
             return _ray_map(fn, columns, self, lost, progress)
-        workers = self.local_workers(columns[0] if columns else ())
-        if workers <= 1:
+        files = columns[0] if columns else ()
+        if self.in_process(files):
             return _serial_map(fn, columns, progress)
-        return _pool_map(fn, columns, workers, lost, progress)
+        return _pool_map(fn, columns, self.local_workers(files), lost, progress)
+
+    def in_process(self, files: Sequence[Any]) -> bool:
+        """Whether :meth:`map` runs ``files`` in this process (one local worker): then
+        ``fn`` may take objects that do not cross processes (a :class:`Lake` built with
+        its own registries)."""
+        return not self.uses_ray and self.local_workers(files) <= 1
 
     def local_workers(self, files: Sequence[Any]) -> int:
         """Local processes for ``files``: ``workers`` (default :func:`default_workers`),
@@ -425,12 +431,13 @@ def lost_result(lake: Lake, meta: BronzeFileMetadata, error: BaseException) -> I
 
 
 def _ingest(
-    root: str,
+    where: Lake | str,
     meta: BronzeFileMetadata,
     options: dict[str, Any],
     progress: Callable[[int, int], None] | None = None,
 ) -> IngestionResult:
-    return ingest_file(meta, lake=Lake(Path(root)), progress=progress, **options)
+    """One file, into the lake or (in a worker process) the lake at that root."""
+    return ingest_file(meta, lake=Lake.at(where), progress=progress, **options)
 
 
 def ingest_many(
@@ -465,23 +472,14 @@ def ingest_many(
         "allow_duplicates": allow_duplicates,
     }
     runner = Runner(workers=workers, ray=ray, ray_address=ray_address)
-    if not shareable(the_lake) or (not runner.uses_ray and runner.local_workers(files) <= 1):
-        return [
-            ingest_file(
-                meta,
-                lake=the_lake,
-                progress=None if progress is None else functools.partial(progress, i),
-                **options,
-            )
-            for i, meta in enumerate(files)
-        ]
-    n = len(files)
+    if not shareable(the_lake):
+        runner = Runner(workers=1)  # registries built in Python do not cross processes
+    where = the_lake if runner.in_process(files) else str(the_lake.root)
     return list(
         runner.map(
-            _ingest,
-            [str(the_lake.root)] * n,
+            functools.partial(_ingest, where),
             files,
-            [options] * n,
+            [options] * len(files),
             lost=lambda i, exc: lost_result(the_lake, files[i], exc),
             progress=progress,
         )

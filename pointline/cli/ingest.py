@@ -5,7 +5,8 @@ bytes (compressed bytes read give the ETA)."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -146,19 +147,6 @@ def describe(row: dict[str, Any]) -> str:
     return text
 
 
-class _FileProgress:
-    """``ingest_file``'s progress callback for one file of the run: the run's bytes and
-    rows so far move the bar."""
-
-    def __init__(self, bar: Progress, start: int, rows: int, size: int, label: str) -> None:
-        self._bar, self._start, self._rows, self._size = bar, start, rows, size
-        self._label = label
-
-    def __call__(self, rows: int, done: int) -> None:
-        extra = f"{self._rows + rows:,} rows, file {self._label}"
-        self._bar.set(self._start + min(done, self._size), extra)
-
-
 @dataclass(frozen=True, slots=True)
 class _Options:
     """What one ``pointline ingest`` run asks of every file (picklable, for workers)."""
@@ -182,14 +170,15 @@ class _Options:
 
 
 def _ingest_one(
-    lake: Lake,
+    where: Lake | str,
     path: Path,
     options: _Options,
-    *,
     given: bool,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, Any], str]:
-    """One file: its result row and the line that describes it."""
+    """One file: its result row and the line that describes it. ``where`` is the lake,
+    or its root in a worker process (which opens it with the default registries)."""
+    lake = Lake.at(where)
     try:
         meta = options.metadata(lake, path)
         row = ingest_file(
@@ -228,20 +217,9 @@ def _lost(
     return row, describe(row)
 
 
-def _ingest_in_worker(
-    root: str,
-    path: Path,
-    options: _Options,
-    given: bool,
-    progress: Callable[[int, int], None] | None = None,
-) -> tuple[dict[str, Any], str]:
-    """:func:`_ingest_one` in a worker process (the lake's default registries)."""
-    return _ingest_one(Lake(Path(root)), path, options, given=given, progress=progress)
-
-
 class _RunProgress:
-    """The bar of a run with many workers: the Bronze bytes of finished files plus what
-    each running file has consumed (reports from the workers)."""
+    """The run's bar: the Bronze bytes of finished files plus what each running file has
+    consumed (``ingest_file``'s progress, from this process or the workers)."""
 
     def __init__(self, bar: Progress, sizes: list[int]) -> None:
         self._bar, self._sizes = bar, sizes
@@ -262,10 +240,15 @@ class _RunProgress:
         self._show()
 
     def _show(self) -> None:
-        running = self._running.values()
-        rows = self._rows + sum(r for r, _ in running)
-        files = f"{len(self._finished)}/{len(self._sizes)} files done, {len(running)} running"
-        self._bar.set(self._bytes + sum(b for _, b in running), f"{rows:,} rows, {files}")
+        running = self._running
+        rows = self._rows + sum(r for r, _ in running.values())
+        n = len(self._sizes)
+        if len(running) == 1:
+            files = f"file {next(iter(running)) + 1}/{n}"
+        else:
+            files = f"{len(self._finished)}/{n} files done, {len(running)} running"
+        done = self._bytes + sum(b for _, b in running.values())
+        self._bar.set(done, f"{rows:,} rows, {files}")
 
 
 def _outside(lake: Lake, paths: list[str]) -> list[str]:
@@ -298,10 +281,9 @@ def run(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
     worst = EXIT_OK
     counts: dict[str, int] = {}
     reasons: dict[str, int] = {}
-    total_bytes = sum(f.stat().st_size for f in files)
-    rows_before = bytes_before = 0
+    sizes = [path.stat().st_size for path in files]
     with Progress(
-        total=total_bytes, unit="B", label="ingest", enabled=None if not args.json else False
+        total=sum(sizes), unit="B", label="ingest", enabled=None if not args.json else False
     ) as bar:
         options = _Options(
             vendor=args.vendor,
@@ -313,41 +295,19 @@ def run(lake: Lake, args: argparse.Namespace, out: TextIO) -> int:
         runner = Runner(workers=args.workers, ray=args.ray, ray_address=args.ray_address)
         if not shareable(lake):
             runner = Runner(workers=1)  # registries given in Python do not cross processes
-        outcomes: Iterator[tuple[dict[str, Any], str]]
-        sizes = [path.stat().st_size for path in files]
-        run_progress: _RunProgress | None = None
-        if not runner.uses_ray and runner.local_workers(files) <= 1:
-            outcomes = (
-                _ingest_one(
-                    lake,
-                    path,
-                    options,
-                    given=path.resolve() in given,
-                    progress=_FileProgress(
-                        bar, bytes_before, rows_before, path.stat().st_size, f"{n}/{len(files)}"
-                    ),
-                )
-                for n, path in enumerate(files, 1)
-            )
-        else:
-            run_progress = _RunProgress(bar, sizes) if bar.enabled else None
-            outcomes = runner.map(
-                _ingest_in_worker,
-                [str(lake.root)] * len(files),
-                files,
-                [options] * len(files),
-                [path.resolve() in given for path in files],
-                lost=lambda i, exc: _lost(lake, files[i], options, exc),
-                progress=run_progress,
-            )
+        shown_progress = _RunProgress(bar, sizes) if bar.enabled else None
+        outcomes = runner.map(
+            functools.partial(_ingest_one, lake if runner.in_process(files) else str(lake.root)),
+            files,
+            [options] * len(files),
+            [path.resolve() in given for path in files],
+            lost=lambda i, exc: _lost(lake, files[i], options, exc),
+            progress=shown_progress,
+        )
         for index, (path, (row, text)) in enumerate(zip(files, outcomes, strict=True)):
             shown = _shown_path(path, lake.bronze_root)
-            rows_before += row.get("rows_total") or 0
-            bytes_before += sizes[index]
-            if run_progress is None:
-                bar.set(bytes_before)
-            else:
-                run_progress.finished(index, row.get("rows_total") or 0)
+            if shown_progress is not None:
+                shown_progress.finished(index, row.get("rows_total") or 0)
             if row["status"] in BAD_STATUSES:
                 worst = EXIT_BAD_FILES
             key = "skipped" if row["skipped"] else str(row["status"])
