@@ -190,10 +190,18 @@ def prepare_lake(
     return lake, BronzeFileMetadata.from_path(target, bronze_root=lake.bronze_root)
 
 
-def child_report(code: str, *args: str) -> dict[str, Any]:
+def reference_env() -> dict[str, str]:
+    """This process's environment without ``ARROW_DEFAULT_MEMORY_POOL``, which
+    ``import pointline`` sets (to jemalloc, on Linux): a reference tool (bare pyarrow,
+    Polars, DuckDB) runs with its own default allocator, as its users would run it."""
+    return {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+
+
+def child_report(code: str, *args: str, reference: bool = False) -> dict[str, Any]:
     """Run ``code`` in a fresh interpreter (``python -c``, this folder on ``PYTHONPATH`` so
     it and its workers import ``bench_support``); the JSON object its last output line
-    holds. Raises naming the exit status, after echoing the child's stderr."""
+    holds. ``reference``: run it in :func:`reference_env`. Raises naming the exit status,
+    after echoing the child's stderr."""
     import json
     import subprocess
     import sys
@@ -204,7 +212,7 @@ def child_report(code: str, *args: str) -> dict[str, Any]:
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "PYTHONPATH": here},
+        env={**(reference_env() if reference else os.environ), "PYTHONPATH": here},
     )
     if done.returncode != 0:
         sys.stderr.write(done.stderr)

@@ -44,6 +44,7 @@ if tool == "bare":
     from bench_support import bare_convert
     run = lambda: bare_convert(source, target / "bare.parquet")
 elif tool == "pointline":
+    import pointline  # first, as the CLI does: it chooses Arrow's allocator
     from bench_support import prepare_lake
     from pointline.ingest import ingest_file
     lake, meta = prepare_lake(target / "lake", source)
@@ -93,7 +94,7 @@ def run_once(tool: str, source: Path, scratch: Path) -> dict[str, Any]:
 
     target = Path(tempfile.mkdtemp(dir=scratch))
     try:
-        return child_report(_CHILD, tool, str(source), str(target))
+        return child_report(_CHILD, tool, str(source), str(target), reference=tool != "pointline")
     finally:
         shutil.rmtree(target, ignore_errors=True)
 

@@ -39,10 +39,10 @@ DEFAULT_OUT = HERE / ".data" / "rss.json"
 
 _CHILD = """
 import json, sys, time
-import pyarrow as pa
 kind, root, source, here, exchange, stream = sys.argv[1:7]
 started = time.perf_counter()
 if kind == "pointline":
+    import pointline  # first, as the CLI does: it chooses Arrow's allocator
     from pointline.bronze import BronzeFileMetadata
     from pointline.ingest import ingest_file
     from pointline.lake import Lake
@@ -55,6 +55,7 @@ else:
     sys.path.insert(0, here)
     from bench_support import bare_convert, bare_types
     rows = bare_convert(source, root + "/bare.parquet", column_types=bare_types(exchange, stream))
+import pyarrow as pa
 print(json.dumps({"rows": rows, "seconds": time.perf_counter() - started,
                   "pool_peak": pa.default_memory_pool().max_memory()}))
 """
@@ -73,12 +74,18 @@ def measure(kind: str, root: Path, source: Path, exchange: str, stream: str) -> 
 
 
 def _measure_child(kind: str, root: str, source: str, exchange: str, stream: str) -> None:
-    """In the measuring process: run the child, add its ru_maxrss (KiB on Linux)."""
+    """In the measuring process: run the child, add its ru_maxrss (KiB on Linux). The
+    bare reference runs with pyarrow's default allocator (``bench_support.reference_env``),
+    Pointline with the one ``import pointline`` chooses."""
+    sys.path.insert(0, str(HERE))
+    from bench_support import reference_env
+
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, kind, root, source, str(HERE), exchange, stream],
         capture_output=True,
         text=True,
         check=False,
+        env=reference_env() if kind == "bare" else None,
     )
     if done.returncode != 0:
         sys.stderr.write(done.stderr)

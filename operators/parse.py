@@ -82,10 +82,12 @@ MALFORMED_ROW: Final = "unparseable_value"
 """The rule a row with the wrong number of fields is quarantined under (no field: the
 whole row cannot be read; its text is kept in ``_raw_line``)."""
 
-BLOCK_SIZE: Final = 512 << 10
-"""Bytes of CSV text the reader parses at a time. The reader reads about 32 blocks
-ahead, so this sets most of the parse memory (issue 16: 512 KiB, 1 MiB and 2 MiB blocks
-gave 68, 85 and 104 MiB of Arrow pool peak on a 10M-row L2 file)."""
+BLOCK_SIZE: Final = 256 << 10
+"""Bytes of CSV text the reader parses at a time. The reader reads ahead many blocks, so
+this sets most of the parse memory (issue 16, 10M-row L2 file: parse alone peaks at 28,
+33 and 43 MiB of Arrow pool with 128, 256 and 512 KiB blocks; the whole ingest at 82 and
+94 MiB, peak RSS 248 and 270 MiB, with 256 and 512 KiB, at the same speed, since blocks
+are joined into :data:`BATCH_ROWS` batches)."""
 
 BATCH_ROWS: Final = 65_536
 """Rows per batch handed to the chain: blocks are joined until at least this many. Each

@@ -12,12 +12,14 @@ wall-clock threshold anywhere: the numbers of record are in benchmarks/ (``make 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pytest
 
 from pointline import dim_symbol
 from pointline.lake import Lake
@@ -29,6 +31,7 @@ SMALL, MEDIUM, LARGE = 100_000, 1_000_000, 2_000_000
 _INGEST = """
 import json, resource, sys
 from pathlib import Path
+import pointline  # first, as the CLI does: it chooses Arrow's allocator
 import pyarrow as pa
 from pointline.bronze import BronzeFileMetadata
 from pointline.ingest import ingest_file
@@ -95,10 +98,25 @@ def test_ingest_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
     # with the pool flat (61.0 -> 62.0 MiB). The pool bound above is the strict one.
     assert large["max_rss"] <= medium["max_rss"] + 48 * MIB, summary
     # A 100k-row file (~3 MB gz) fills no buffer: what 20x the rows may add is those
-    # buffers, not the file: the CSV read-ahead (~32 blocks of 512 KiB), a 65,536-row
+    # buffers, not the file: the CSV read-ahead (blocks of 256 KiB), a 65,536-row
     # batch being joined, one prefetched and one in the chain (issue 16: 28.5 -> 93.7 MiB
     # measured; 48 MiB before batches were joined and prefetched).
     assert large["pool_peak"] <= small["pool_peak"] + 80 * MIB, summary
     # Measured RSS growth 100k -> 2M: 81-93 MiB, ~46 of it Arrow's pool filling the buffers
     # above, the rest malloc arenas and the Parquet writer's dictionaries (decimal pages).
     assert large["max_rss"] <= small["max_rss"] + 128 * MIB, summary
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="jemalloc is chosen on Linux")
+@pytest.mark.parametrize(("preset", "expected"), [(None, "jemalloc"), ("system", "system")])
+def test_importing_pointline_chooses_arrows_allocator_unless_the_user_did(
+    preset: str | None, expected: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if preset is not None:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = preset
+    code = "import pointline, pyarrow as pa; print(pa.default_memory_pool().backend_name)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert done.stdout.strip() == expected
