@@ -102,3 +102,23 @@ def test_a_fixed_zone_is_one_offset() -> None:
         -8 * 3_600_000_000,
         -7 * 3_600_000_000,
     ]
+
+
+def test_nulls_beside_17_digit_cells_keep_every_digit() -> None:
+    # Past 2^53 µs-free integers: a float64 detour would lose the last digits.
+    texts = [None, "29991231235959999", None, "20240102091500001"]
+    parsed = parse_wall_ms(pa.array(texts), "Asia/Shanghai")
+    assert parsed.values.to_pylist() == [
+        None,
+        by_zoneinfo("29991231235959999", "Asia/Shanghai"),
+        None,
+        by_zoneinfo("20240102091500001", "Asia/Shanghai"),
+    ]
+    assert parsed.unparseable.tolist() == [False] * 4
+
+
+def test_a_bad_cell_among_good_ones_is_the_only_one_flagged() -> None:
+    texts = ["20240102091500000", "2024013209150000x", None, " 20240102091500001", "  "]
+    parsed = parse_wall_ms(pa.array(texts), "Asia/Shanghai")
+    assert parsed.values.to_pylist() == [1704158100000000, None, None, 1704158100001000, None]
+    assert parsed.unparseable.tolist() == [False, True, False, False, False]
