@@ -801,3 +801,53 @@ def test_when_the_cast_refuses_a_row_only_the_rows_it_cannot_take_are_read_alone
         number("2"),
         number("0.1"),
     ]
+
+
+def spy_on_the_integer_path() -> Any:
+    """Watch the kernel's whole-number path (int64 cast, then times 10^18 in two words)."""
+    return mock.patch.object(
+        decimal_kernel, "_scaled_integers", wraps=decimal_kernel._scaled_integers
+    )
+
+
+def test_whole_quantities_take_the_integer_path_exactly() -> None:
+    quantities = ["1600", "999999999999999999", "000000000000000001", None, "0", "4294967296"]
+    with spy_on_the_integer_path() as integer:
+        result = parse_decimal(strings(quantities * 3).slice(2))
+    integer.assert_called_once()
+    expected = [number(q) if q is not None else (NULL, None) for q in quantities]
+    assert outcomes(result) == (expected * 3)[2:]
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        ["1600", "1234567890123456789"],  # 19 digits: past the int64 bound of the path
+        ["1600", "16.5"],
+        ["1600", "-5"],
+        ["1600", "+5"],
+        ["1600", ""],
+        ["1600", " 16"],
+        ["1600", "0x10"],
+        ["1600", "1e3"],
+        ["1600", "١٦"],  # Arabic-Indic digits: not ASCII
+    ],
+    ids=short,
+)
+def test_anything_but_short_digit_strings_leaves_the_integer_path(column: list[str]) -> None:
+    with spy_on_the_integer_path() as integer:
+        result = parse_decimal(strings(column))
+    integer.assert_not_called()
+    assert outcomes(result) == [reference(text) for text in column]
+
+
+@given(
+    rows=st.lists(st.one_of(st.none(), st.from_regex(r"[0-9]{1,18}", fullmatch=True)), min_size=1),
+    offset=st.integers(0, 3),
+)
+@FUZZ
+def test_any_column_of_whole_numbers_gets_the_reference_outcomes(
+    rows: list[str | None], offset: int
+) -> None:
+    array = strings([*["7"] * offset, *rows]).slice(offset)
+    assert outcomes(parse_decimal(array)) == [reference(text) for text in rows]

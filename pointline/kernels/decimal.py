@@ -60,6 +60,12 @@ _EXACT_TEXT: Final = (
 _GRAMMAR: Final = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?")
 """sign, integer digits, fractional digits, exponent (at least one digit checked apart)."""
 _EXPONENT_BYTES: Final = (ord("e"), ord("E"))
+_INTEGRAL_MAX_BYTES: Final = 18  # digits only: below 10^18, an int64, times 10^18 < 2^127
+_SCALE: Final = 10**DECIMAL_FRACTION_DIGITS
+_SCALE_LOW: Final = np.uint64(_SCALE & 0xFFFF_FFFF)
+_SCALE_HIGH: Final = np.uint64(_SCALE >> 32)
+_LOW_32: Final = np.uint64(0xFFFF_FFFF)
+_SHIFT_32: Final = np.uint64(32)
 _MAX_EXPONENT_DIGITS: Final = 18  # longer exponents are decided by their sign alone
 _OK, _UNPARSEABLE, _INEXACT, _OUT_OF_RANGE = range(4)
 
@@ -123,7 +129,10 @@ def parse_decimal(text: pa.Array[Any] | pa.ChunkedArray[Any]) -> DecimalResult:
     n = len(arr)
     lengths = _lengths(arr)
     present = lengths > 0
-    plain = ~_has_exponent(arr)
+    data = _data_bytes(arr)
+    if _all_short_digits(arr, data, lengths):
+        return DecimalResult(_scaled_integers(arr), *np.zeros((3, n), dtype=np.bool_))
+    plain = ~_has_exponent(arr, data)
     quick = present & plain & (lengths <= _QUICK_MAX_BYTES)
     medium = present & plain & ~quick & (lengths <= _MEDIUM_MAX_BYTES)
     if medium.any():
@@ -215,21 +224,60 @@ def _lengths(arr: Array) -> npt.NDArray[np.int64]:
     return np.asarray(lengths.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def _has_exponent(arr: Array) -> BoolMask:
-    """True where a row holds ``e`` or ``E``: a scan of the data buffer (a few ns a row),
-    then a per-row search only if the buffer has one."""
+def _data_bytes(arr: Array) -> bytes:
+    """The text of the array's cells, end to end (what its offsets span)."""
     n = len(arr)
     data = arr.buffers()[2]
     if n == 0 or data is None:
-        return np.zeros(n, dtype=np.bool_)
+        return b""
     width = 8 if pa.types.is_large_string(arr.type) else 4
     raw_offsets = memoryview(arr.buffers()[1])  # type: ignore[arg-type]  # set when n > 0
     offsets = np.frombuffer(raw_offsets, dtype=f"<i{width}")[arr.offset : arr.offset + n + 1]
     start, end = int(offsets[0]), int(offsets[-1])
-    text = data.slice(start, end - start).to_pybytes()
-    if all(text.find(bytes([b])) < 0 for b in _EXPONENT_BYTES):
-        return np.zeros(n, dtype=np.bool_)
+    return data.slice(start, end - start).to_pybytes()
+
+
+def _has_exponent(arr: Array, data: bytes) -> BoolMask:
+    """True where a row holds ``e`` or ``E``: a scan of the text (``data``, a few ns a
+    row), then a per-row search only if it has one."""
+    if all(data.find(bytes([b])) < 0 for b in _EXPONENT_BYTES):
+        return np.zeros(len(arr), dtype=np.bool_)
     return numpy_mask(pc.match_substring_regex(arr, "[eE]"))
+
+
+def _all_short_digits(arr: Array, data: bytes, lengths: npt.NDArray[np.int64]) -> bool:
+    """Whether every cell is null or 1 to 18 ASCII digits (quantities in whole units):
+    no point in the text, then pyarrow's check of every cell (false for an empty one)."""
+    if len(arr) == 0 or b"." in data or int(lengths.max()) > _INTEGRAL_MAX_BYTES:
+        return False
+    return pc.all(pc.ascii_is_decimal(arr)).as_py() is not False  # null: no cell at all
+
+
+def _scaled_integers(arr: Array) -> pa.Decimal128Array:
+    """Cells of at most 18 ASCII digits as ``decimal128(38, 18)``: pyarrow's cast to int64
+    (exact; its hex reading of ``0x..`` cannot apply to digits only), then times 10^18 in
+    two 64-bit words. A value below 10^18 has a high word below 2^28 and a product below
+    2^120, so no step overflows."""
+    integers: Array = pc.cast(arr, pa.int64())
+    n = len(integers)
+    raw = integers.buffers()[1]
+    assert raw is not None
+    value = np.frombuffer(memoryview(raw), dtype=np.uint64, count=n, offset=integers.offset * 8)
+    low, high = value & _LOW_32, value >> _SHIFT_32  # null slots: any bits, masked below
+    p00, p01 = low * _SCALE_LOW, low * _SCALE_HIGH
+    p10, p11 = high * _SCALE_LOW, high * _SCALE_HIGH
+    middle = p01 + p10 + (p00 >> _SHIFT_32)
+    words = np.empty(2 * n, dtype=np.uint64)
+    words[0::2] = (p00 & _LOW_32) | (middle << _SHIFT_32)  # little-endian: low word first
+    words[1::2] = p11 + (middle >> _SHIFT_32)
+    validity = None
+    if integers.null_count:
+        valid = numpy_mask(pc.is_valid(integers))
+        validity = pa.py_buffer(np.packbits(valid, bitorder="little").data)
+    scaled: pa.Decimal128Array = pa.Array.from_buffers(  # type: ignore[assignment]
+        DECIMAL_TYPE, n, [validity, pa.py_buffer(words.data)], null_count=integers.null_count
+    )
+    return scaled
 
 
 def _exact_plain(arr: Array) -> BoolMask:
