@@ -119,7 +119,7 @@ def _vocabulary(values: Array, codes: Mapping[str, str], other: str | None) -> A
     when ``other`` is None, for a table rule to catch); an empty cell stays null."""
     index = pc.index_in(values, value_set=pa.array(list(codes), pa.string()))
     mapped: Array = pa.array(list(codes.values()), pa.string()).take(index)
-    if other is None:
+    if other is None or index.null_count == values.null_count:  # no unknown code
         return mapped
     unknown = pc.and_(pc.is_null(index), pc.is_valid(values))
     named: Array = pc.if_else(unknown, pa.scalar(other, pa.string()), mapped)
