@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict pointline operators
 
-# The demo needs only the runtime dependencies (pyarrow, numpy, tzdata, tqdm), not the
+# The demo needs only the runtime dependencies (pyarrow, numpy, tzdata, tqdm, isal), not the
 # dev extras; a venv that already has them (make test) is reused as it is.
 DEMO_STAMP := $(VENV)/.demo-stamp
 

@@ -59,6 +59,7 @@ from typing import Any, ClassVar, Final, Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from isal import igzip
 
 from operators.columns import FILE_SEQ, RAW_LINE, raw
 from pointline.chain import FLAG_FIELD, RowFlags, Source
@@ -105,6 +106,7 @@ _BOM = b"\xef\xbb\xbf"
 _HEADER_CHUNK = 1 << 16
 _HEADER_LIMIT = 1 << 20
 _RATIO_PROBE = 4 << 20
+_READ_ERRORS = (OSError, EOFError, pa.ArrowException)
 _ARROW_ROW = re.compile(r"Row #(\d+)")
 _ARROW_COLUMN = re.compile(r"column #(\d+)")
 
@@ -268,7 +270,7 @@ class _FileReader:
     def _open(self, gzip: bool, *, track: bool = False) -> pa.NativeFile:
         try:
             raw = pa.OSFile(str(self.path), "rb")
-            stream = pa.CompressedInputStream(raw, "gzip") if gzip else raw
+            stream = _inflated(raw) if gzip else raw
             if track:
                 self._raw, self._done, self._blocks = raw, 0, 0
                 self._ratio = self._compression_ratio() if gzip else 1.0
@@ -282,11 +284,11 @@ class _FileReader:
         try:
             with (
                 pa.OSFile(str(self.path), "rb") as raw,
-                pa.CompressedInputStream(raw, "gzip") as text,
+                _inflated(raw) as text,
             ):
                 size = len(text.read(_RATIO_PROBE))
                 return raw.tell() / size if size else 1.0
-        except (OSError, pa.ArrowException):
+        except _READ_ERRORS:
             return 1.0  # a damaged file: the read itself reports it
 
     def _read_header(self, gzip: bool) -> tuple[list[str], int, bool] | None:
@@ -306,7 +308,7 @@ class _FileReader:
                         raise self.error(msg)
                 if end is not None and len(buffer) <= end + 2:
                     buffer += stream.read(_HEADER_CHUNK)  # anything after the header?
-            except OSError as exc:
+            except (OSError, EOFError) as exc:
                 raise self._io_error(exc, gzip=gzip) from exc
         if not buffer:
             return None
@@ -388,7 +390,7 @@ class _FileReader:
                         quoted_strings_can_be_null=True,
                     ),
                 )
-            except (OSError, pa.ArrowException) as exc:
+            except _READ_ERRORS as exc:
                 raise self._read_error(exc, gzip=gzip, names=names) from exc
             done = 0
             held: list[pa.RecordBatch] = []  # blocks joined into one batch of batch_rows
@@ -398,7 +400,7 @@ class _FileReader:
                     batch = reader.read_next_batch()
                 except StopIteration:
                     break
-                except (OSError, pa.ArrowException) as exc:
+                except _READ_ERRORS as exc:
                     raise self._read_error(exc, gzip=gzip, names=names, done=done) from exc
                 self._blocks += 1
                 out = self._assemble(batch, done, malformed)
@@ -467,7 +469,7 @@ class _FileReader:
 
     # -- errors ------------------------------------------------------------------------
 
-    def _io_error(self, exc: OSError, *, gzip: bool) -> ParseError:
+    def _io_error(self, exc: OSError | EOFError, *, gzip: bool) -> ParseError:
         if gzip:
             return self.error(f"is not a valid gzip file: {exc}")
         return self.error(f"cannot be read: {exc}")
@@ -479,7 +481,7 @@ class _FileReader:
         pyarrow's "column #i" indexes (its "Row #n" is the data row, as the reader starts
         after the header); ``done`` data rows were read before the error."""
         text = str(exc)
-        if isinstance(exc, OSError):
+        if isinstance(exc, OSError | EOFError):
             return self._io_error(exc, gzip=gzip)
         row_match = _ARROW_ROW.search(text)
         row = int(row_match.group(1)) if row_match else None
@@ -496,6 +498,15 @@ class _FileReader:
                 f"block_size={self.block_size} bytes: raise it"
             )
         return self.error(f"cannot be parsed as CSV (pyarrow: {text}){hint}", row=row, field=field)
+
+
+def _inflated(raw: pa.NativeFile) -> pa.NativeFile:
+    """The text of the gzip stream ``raw``, inflated by ISA-L (``isal.igzip``: 3x zlib's
+    speed; issue 16, 10M-row L2 file: 1.9 -> 0.6 s of CPU, 1 s less per ingest). Every
+    member of a multi-member file is read, as by :mod:`gzip`. A damaged stream raises
+    ``OSError`` (``isal`` and :mod:`gzip` errors) or ``EOFError`` (cut short)."""
+    inflated = igzip.IGzipFile(fileobj=raw, mode="rb")  # type: ignore[no-untyped-call]
+    return pa.PythonFile(inflated, mode="r")
 
 
 def _joined(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
