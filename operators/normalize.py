@@ -45,7 +45,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from operators.columns import raw
-from pointline.arrays import numpy_mask
+from pointline.arrays import numpy_mask, text_lengths
 from pointline.chain import Map, RowFlags
 from pointline.errors import SchemaError
 from pointline.kernels.decimal import parse_decimal
@@ -80,15 +80,9 @@ _FALSE_TEXT: Final = pa.scalar("false", pa.string())
 # --------------------------------------------------------------------------- readers
 
 
-def _lengths(text: Array) -> npt.NDArray[np.int32]:
-    """Bytes per cell, 0 for nulls."""
-    lengths: Array = pc.binary_length(text)  # type: ignore[call-overload]  # stub: StringArray only
-    return np.asarray(lengths.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int32)
-
-
 def _present(text: Array) -> BoolMask:
     """True where a cell holds text (not null, not empty)."""
-    return _lengths(text) > 0
+    return text_lengths(text) > 0
 
 
 def _outside(ts: Array, low: int, high: int) -> BoolMask:
@@ -114,7 +108,7 @@ def _parse_int(text: Array, present: BoolMask) -> tuple[Array, BoolMask, BoolMas
     (a sign, 19+ digits) is read one by one with Python's ``int`` and range-checked.
     """
     n = len(text)
-    simple = numpy_mask(pc.ascii_is_decimal(text)) & (_lengths(text) <= _INT_DIGITS) & present
+    simple = numpy_mask(pc.ascii_is_decimal(text)) & (text_lengths(text) <= _INT_DIGITS) & present
     no_flags = np.zeros(n, dtype=np.bool_)
     if bool((simple == present).all()) and text.null_count == n - int(simple.sum()):
         # The usual case: every cell is null or a short digit string.

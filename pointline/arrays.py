@@ -10,6 +10,8 @@
 [True, True]
 >>> full_int64(7, 2).to_pylist(), int64_scalar(5).type
 ([7, 7], DataType(int64))
+>>> text_lengths(pa.array(["ab", None, ""])).tolist()
+[2, 0, 0]
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["as_array", "filled_mask", "full_int64", "int64_scalar", "numpy_mask"]
+__all__ = ["as_array", "filled_mask", "full_int64", "int64_scalar", "numpy_mask", "text_lengths"]
 
 
 def as_array(values: pa.Array[Any] | pa.ChunkedArray[Any]) -> pa.Array[Any]:
@@ -45,6 +47,14 @@ def numpy_mask(mask: pa.Array[Any] | pa.ChunkedArray[Any]) -> npt.NDArray[np.boo
     if array.null_count:
         array = array.fill_null(False)
     return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.bool_)
+
+
+def text_lengths(text: pa.Array[Any]) -> npt.NDArray[np.int64]:
+    """Bytes per cell of a string (or binary) array, 0 for nulls, as numpy int64."""
+    lengths: pa.Array[Any] = pc.binary_length(text)  # type: ignore[call-overload]  # stub: StringArray only
+    if lengths.null_count:
+        lengths = lengths.fill_null(0)
+    return np.asarray(lengths.to_numpy(), dtype=np.int64)
 
 
 def filled_mask(

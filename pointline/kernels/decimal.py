@@ -41,7 +41,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pointline.arrays import as_array, numpy_mask
+from pointline.arrays import as_array, numpy_mask, text_lengths
 from pointline.errors import SchemaError
 from pointline.schemas.spec import DECIMAL_FRACTION_DIGITS, DECIMAL_INTEGER_DIGITS, DECIMAL_TYPE
 
@@ -127,7 +127,7 @@ def parse_decimal(text: pa.Array[Any] | pa.ChunkedArray[Any]) -> DecimalResult:
     """
     arr = _string_array(text)
     n = len(arr)
-    lengths = _lengths(arr)
+    lengths = text_lengths(arr)
     present = lengths > 0
     data = _data_bytes(arr)
     if _all_short_digits(arr, data, lengths):
@@ -216,12 +216,6 @@ def _string_array(text: pa.Array[Any] | pa.ChunkedArray[Any]) -> Array:
         )
         raise SchemaError(msg)
     return as_array(text)
-
-
-def _lengths(arr: Array) -> npt.NDArray[np.int64]:
-    """Bytes per row, 0 for nulls."""
-    lengths: Array = pc.binary_length(arr)  # type: ignore[call-overload]  # stub: StringArray only
-    return np.asarray(lengths.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _data_bytes(arr: Array) -> bytes:

@@ -94,8 +94,7 @@ class SymbolIndex:
         covered = np.zeros(n, dtype=bool)
         if usable.any():
             ts = ts_us.fill_null(0).to_numpy(zero_copy_only=False)
-            for code in np.unique(codes[usable]):
-                sel = np.flatnonzero(usable & (codes == code))
+            for code, sel in _groups(codes, usable):
                 lo, hi = int(self._starts[code]), int(self._ends[code])
                 at = np.searchsorted(self._froms[lo:hi], ts[sel], side="right") - 1
                 window = lo + np.maximum(at, 0)
@@ -120,6 +119,16 @@ class SymbolIndex:
             for j, name in enumerate(s_names):
                 table[i, j] = self._code_of.get(f"{venue}{_SEP}{self._symbol_key(name)}", -1)
         return table[v_index, s_index]  # index -1 (null) hits the all -1 last row/column
+
+
+def _groups(codes: npt.NDArray[np.int64], usable: npt.NDArray[np.bool_]) -> list[tuple[int, Any]]:
+    """(key code, its usable rows) per distinct code: a slice of all rows or indices.
+    A file holds one symbol or a few; one code needs no sort and no comparison."""
+    used = codes[usable]
+    first, last = int(used.min()), int(used.max())
+    if first == last:
+        return [(first, slice(None) if usable.all() else np.flatnonzero(usable))]
+    return [(int(c), np.flatnonzero(usable & (codes == c))) for c in np.unique(used)]
 
 
 def _encode(column: Any) -> tuple[list[str], npt.NDArray[np.int64]]:

@@ -29,7 +29,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pointline.arrays import numpy_mask
+from pointline.arrays import numpy_mask, text_lengths
 from pointline.kernels.trading_date import DAY_US, transition_table
 
 __all__ = ["WALL_MS_DIGITS", "WallTimes", "parse_wall_ms", "wall_to_utc_us"]
@@ -85,10 +85,7 @@ def _days_from_civil(year: I64, month: I64, day: I64) -> I64:
 
 def _shaped(text: Array) -> tuple[BoolMask, BoolMask]:
     """Cells holding anything, and cells of exactly 17 ASCII digits."""
-    lengths = np.asarray(
-        pc.binary_length(text).fill_null(0).to_numpy(zero_copy_only=False),  # type: ignore[call-overload]
-        dtype=np.int64,
-    )
+    lengths = text_lengths(text)
     shaped = (lengths == WALL_MS_DIGITS) & numpy_mask(pc.ascii_is_decimal(text))
     return lengths > 0, shaped
 
