@@ -23,6 +23,7 @@ __all__ = ["DEFAULT_ROW_GROUP_ROWS", "BufferedParquetWriter", "encoding_options"
 DEFAULT_ROW_GROUP_ROWS = 131_072
 ZSTD_LEVEL = 3
 _DELTA = "DELTA_BINARY_PACKED"
+_TEXT_WITH_STATISTICS = frozenset({"symbol", "exchange"})
 
 
 def encoding_options(schema: pa.Schema) -> dict[str, Any]:
@@ -37,8 +38,11 @@ def encoding_options(schema: pa.Schema) -> dict[str, Any]:
       BYTE_STREAM_SPLIT made them bigger, 15.3 MiB); the writer falls back to plain
       pages when a dictionary outgrows its page; on timestamps it never pays;
     - delta encoding for the monotone-ish int64 columns (``*_us`` times, ``file_seq``);
-    - statistics on every column but the decimal prices and quantities, which no reader
-      prunes on.
+    - statistics on the numeric columns but the decimal prices and quantities, and on
+      ``symbol`` (the reader prunes on ``ts_event_us`` and ``symbol``; refresh reads a
+      file's symbols from them); none on the other text columns, labels such as ``side``
+      that nobody prunes on, whose statistics cost 30 ns a row to write (issue 16, 2M
+      CN order rows: 314 -> 281 ns/row).
     """
     dictionary = [f.name for f in schema if pa.types.is_string(f.type) or _is_decimal(f.type)]
     delta = {
@@ -46,7 +50,12 @@ def encoding_options(schema: pa.Schema) -> dict[str, Any]:
         for f in schema
         if pa.types.is_int64(f.type) and (f.name.endswith("_us") or f.name == "file_seq")
     }
-    stats = [f.name for f in schema if not _is_decimal(f.type)]
+    stats = [
+        f.name
+        for f in schema
+        if f.name in _TEXT_WITH_STATISTICS
+        or not (_is_decimal(f.type) or pa.types.is_string(f.type))
+    ]
     return {
         "use_dictionary": dictionary,
         "column_encoding": delta,
