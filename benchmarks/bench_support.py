@@ -86,12 +86,15 @@ def is_cn(exchange: str) -> bool:
 
 def bare_types(exchange: str = EXCHANGE, stream: str = DATA_TYPE) -> dict[str, pa.DataType]:
     """The bare reference's explicit types for an input: :data:`BARE_TYPES` for the
-    Tardis L2 file; for CN every vendor column with its natural type (int64, float64, or
-    string for codes, flags and the L2 arrays).
+    Tardis L2 file (trades: the same, and the trade id as text); for CN every vendor
+    column with its natural type (int64, float64, or string for codes, flags and the L2
+    arrays).
 
     >>> bare_types("szse", "order_new")["OrdType"], bare_types("sse", "tick_new")["TradePrice"]
     (DataType(string), DataType(double))
     """
+    if stream == "trades":
+        return {**BARE_TYPES, "id": pa.string()}  # its is_snapshot column is absent
     if not is_cn(exchange):
         return dict(BARE_TYPES)
     return {
@@ -123,12 +126,15 @@ def cached_input(
     seed: int = SEED,
     data_dir: Path = DATA_DIR,
 ) -> Path:
-    """The generated ``rows``-row ``.csv.gz`` of an input (made once, then reused): the
-    Tardis L2 file (``write_tardis_file``, gzip 6) or a CN file
+    """The generated ``rows``-row ``.csv.gz`` of an input (made once, then reused): a
+    Tardis file (``write_tardis_file``, gzip 6: L2 or trades) or a CN file
     (``quant360.write_benchmark_file``, one symbol, gzip 1)."""
     cn = is_cn(exchange)
     tag = generator_tag("quant360" if cn else "tardis")
-    name = f"cn-{exchange}-{stream}-{rows}-s{seed}-{tag}" if cn else f"l2-{rows}-s{seed}-{tag}"
+    tardis = "l2" if stream == DATA_TYPE else stream  # l2: the name older caches have
+    name = (
+        f"cn-{exchange}-{stream}-{rows}-s{seed}-{tag}" if cn else f"{tardis}-{rows}-s{seed}-{tag}"
+    )
     path = data_dir / f"{name}.csv.gz"
     if not path.is_file():
         data_dir.mkdir(parents=True, exist_ok=True)
