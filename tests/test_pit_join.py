@@ -94,3 +94,21 @@ def test_empty_dim_covers_nothing() -> None:
     valid, quarantined, _ = check_pit_coverage(table, empty)
     assert valid.num_rows == 0
     assert quarantined.num_rows == 1
+
+
+@pytest.mark.parametrize(
+    ("symbols", "expected"),
+    [
+        (["BTC-PERPETUAL"] * 4, [None, 11, 12, 12]),  # one key: no sort, one slice
+        (["BTC-PERPETUAL", None, "BTC-PERPETUAL", "BTC-PERPETUAL"], [None, None, 12, 12]),
+        (["BTC-PERPETUAL", "NEWCOIN", "BTC-PERPETUAL", "BTC-PERPETUAL"], [None, None, 12, 12]),
+    ],
+)
+def test_a_batch_of_one_exchange_and_one_symbol(
+    symbols: list[str | None], expected: list[int | None]
+) -> None:
+    times = [T0 - 1, T0, T1, T1 + 5]
+    index = SymbolIndex(DIM)
+    result = index.lookup(pa.array(["deribit"] * 4), pa.array(symbols), pa.array(times, pa.int64()))
+    assert result.symbol_id.to_pylist() == expected
+    assert result.covered.tolist() == [v is not None for v in expected]

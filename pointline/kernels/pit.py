@@ -19,6 +19,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pointline.arrays import only_value
+
 __all__ = ["PitResult", "SymbolIndex", "check_pit_coverage"]
 
 _SEP = "\x1f"
@@ -132,9 +134,12 @@ def _groups(codes: npt.NDArray[np.int64], usable: npt.NDArray[np.bool_]) -> list
 
 
 def _encode(column: Any) -> tuple[list[str], npt.NDArray[np.int64]]:
-    """Distinct values and each row's index into them (-1 for null)."""
+    """Distinct values and each row's index into them (-1 for null); a column of one
+    value (a file's exchange) without hashing (:func:`~pointline.arrays.only_value`)."""
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
+    if (value := only_value(column)) is not None:
+        return [str(value)], np.zeros(len(column), dtype=np.int64)
     encoded = column.dictionary_encode()
     names = [str(value) for value in encoded.dictionary.to_pylist()]
     index = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
