@@ -45,16 +45,16 @@ typecheck: $(STAMP)
 
 ## bench: the real runs: kernels and operators on 1M rows, end to end on 10M rows against
 ## the bare pyarrow read+write (Tardis L2 and the CN streams; CN L2_new on 1M rows), peak
-## RSS at 1M/10M/30M rows (CN SZSE order_new at 1M/10M), one generated SZSE day of 2,300
-## symbols x 3 streams ingested (lake-scale figures), 8 files of 2M rows by 1 and 2 local
-## workers and Ray (scale_out.py), Pointline vs bare vs Polars vs DuckDB on the 10M-row L2
-## file (peers.py); writes benchmarks/results.json and the
-## table in benchmarks/README.md (~20 minutes; more when the inputs are first generated)
+## RSS at 1M/10M/30M rows (Tardis L2 and trades, CN SZSE order_new), one generated SZSE day
+## of 2,300 symbols x 3 streams ingested (lake-scale figures), 8 files of 2M rows by 1 and
+## 2 local workers and Ray (scale_out.py), Pointline vs bare vs Polars vs DuckDB on 10M-row
+## Tardis L2, trades and CN order files (peers.py); writes benchmarks/results.json and the
+## table in benchmarks/README.md (~35 minutes; more when the inputs are first generated)
 BENCH_E2E_ROWS ?= 10000000
 BENCH_RSS_ROWS ?= 1000000 10000000 30000000
 BENCH_CN_ROWS ?= 10000000
 BENCH_CN_L2_ROWS ?= 1000000
-BENCH_CN_RSS_ROWS ?= 1000000 10000000
+BENCH_INPUT_RSS_ROWS ?= 1000000 10000000 30000000
 BENCH_CN_DAY_SYMBOLS ?= 2300
 BENCH_SCALE_FILES ?= 8
 BENCH_SCALE_ROWS ?= 2000000
@@ -63,7 +63,7 @@ bench: $(STAMP)
 		POINTLINE_CN_L2_ROWS=$(BENCH_CN_L2_ROWS) $(BIN)/pytest benchmarks --benchmark-only \
 		--benchmark-columns=min,median,mean,rounds -p no:cacheprovider \
 		--benchmark-json=benchmarks/.data/pytest-benchmark.json
-	$(BIN)/python benchmarks/rss.py --rows $(BENCH_RSS_ROWS) --cn-rows $(BENCH_CN_RSS_ROWS) \
+	$(BIN)/python benchmarks/rss.py --rows $(BENCH_RSS_ROWS) --input-rows $(BENCH_INPUT_RSS_ROWS) \
 		--out benchmarks/.data/rss.json
 	$(BIN)/python benchmarks/cn_day.py --symbols $(BENCH_CN_DAY_SYMBOLS) \
 		--out benchmarks/.data/cn_day.json

@@ -1,8 +1,9 @@
 """Peak RSS of a whole ingest process, against the bare reference, per file size.
 
 For each size (``--rows``, default 1M, 10M and 30M rows) this generates a Tardis L2
-``.csv.gz``, and for each of ``--cn-rows`` (default 1M and 10M) a CN file of each
-``--cn-input`` (default SZSE ``order_new``; ``exchange/stream``) (files up to
+``.csv.gz``, and for each of ``--input-rows`` (default 1M, 10M and 30M) a file of each
+``--input`` (``exchange/stream``; default Tardis ``binance-futures/trades`` and CN
+``szse/order_new``) (files up to
 ``--keep-rows`` rows are cached under ``benchmarks/.data``; larger ones are generated,
 measured and deleted), then runs, each in a fresh process:
 
@@ -16,9 +17,11 @@ waited-for children, so one child per measuring process). The child also reports
 wall time and pyarrow's ``default_memory_pool().max_memory()``.
 
     .venv/bin/python benchmarks/rss.py [--rows 1000000 10000000 30000000]
-        [--cn-rows 1000000 10000000] [--cn-input szse/order_new ...] [--out FILE]
+        [--input-rows 1000000 10000000 30000000]
+        [--input binance-futures/trades szse/order_new ...] [--out FILE]
 
-The JSON holds ``rss`` (the L2 sizes) and ``cn_rss`` (one entry per CN input and size).
+The JSON holds ``rss`` (the L2 sizes) and ``inputs_rss`` (one entry per other input and
+size).
 """
 
 from __future__ import annotations
@@ -165,27 +168,33 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="*", default=[1_000_000, 10_000_000, 30_000_000])
-    parser.add_argument("--cn-rows", type=int, nargs="*", default=[1_000_000, 10_000_000])
     parser.add_argument(
-        "--cn-input", nargs="*", default=["szse/order_new"], help="CN exchange/stream"
+        "--input-rows", type=int, nargs="*", default=[1_000_000, 10_000_000, 30_000_000]
+    )
+    parser.add_argument(
+        "--input",
+        nargs="*",
+        default=["binance-futures/trades", "szse/order_new"],
+        help="exchange/stream of a Tardis or CN input",
     )
     parser.add_argument("--keep-rows", type=int, default=10_000_000, help="cache files up to this")
     parser.add_argument("--repeats", type=int, default=1, help="runs per size and kind (median)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     options = parser.parse_args(args)
     results = run(options.rows, keep_rows=options.keep_rows, repeats=options.repeats)
-    cn_results = []
-    for spec in options.cn_input:
+    other_results = []
+    for spec in options.input:
         exchange, _, stream = spec.partition("/")
-        cn_results += run(
-            options.cn_rows,
+        other_results += run(
+            options.input_rows,
             keep_rows=options.keep_rows,
             repeats=options.repeats,
             exchange=exchange,
             stream=stream,
         )
     options.out.parent.mkdir(parents=True, exist_ok=True)
-    options.out.write_text(json.dumps({"rss": results, "cn_rss": cn_results}, indent=2) + "\n")
+    report = {"rss": results, "inputs_rss": other_results}
+    options.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {options.out}")
     return 0
 
