@@ -122,3 +122,15 @@ def test_a_bad_cell_among_good_ones_is_the_only_one_flagged() -> None:
     parsed = parse_wall_ms(pa.array(texts), "Asia/Shanghai")
     assert parsed.values.to_pylist() == [1704158100000000, None, None, 1704158100001000, None]
     assert parsed.unparseable.tolist() == [False, True, False, False, False]
+
+
+def test_a_batch_of_one_day_is_checked_like_any_other() -> None:
+    # Every cell on one date: the date is read once; a bad one fails every cell.
+    good = parse_wall_ms(pa.array(["20240229091500000", "20240229235959999"]), "Asia/Shanghai")
+    assert good.values.to_pylist() == [
+        by_zoneinfo("20240229091500000", "Asia/Shanghai"),
+        by_zoneinfo("20240229235959999", "Asia/Shanghai"),
+    ]
+    bad = parse_wall_ms(pa.array(["20230229091500000", "20230229101500000"]), "Asia/Shanghai")
+    assert bad.values.to_pylist() == [None, None]
+    assert bad.unparseable.tolist() == [True, True]

@@ -15,6 +15,9 @@ becomes ``23147292742050150372.86...``), turns ``1e-999`` into 0 and ``1e30`` in
 garbage, and crashes the process on ``1e-2147483647``. So rows are sorted first, with
 length and byte checks that cost a few ns per row:
 
+* a column of whole numbers only (every cell null or 1 to 18 ASCII digits: share counts,
+  order sizes) is cast to int64 by pyarrow and multiplied by 10^18 in two 64-bit words,
+  exact by construction (about half the cost of the decimal cast);
 * *quick* rows, plain text of at most 20 bytes (so the magnitude is below 10^20 and the
   rescale cannot overflow): cast as they are; in the usual batch every row is quick and
   the whole column is one cast (about 45 ns a row here);

@@ -2,8 +2,9 @@
 
 Quant360 writes every time as 17 digits of Asia/Shanghai wall time (docs/cn.md section 2):
 ``20240102091500000`` is 2024-01-02 09:15:00.000 in Shanghai, 2024-01-02T01:15:00Z,
-1704158100000000 µs. The text is read digit by digit (exactly 17 ASCII digits, a real
-calendar date, hours 00-23, minutes and seconds 00-59), then the zone's offset is taken
+1704158100000000 µs. A cell must be exactly 17 ASCII digits (read as one integer by
+pyarrow's cast, then taken apart by integer division) of a real calendar date, hours
+00-23, minutes and seconds 00-59; then the zone's offset is taken
 from the same transition table the trading date uses (:func:`transition_table`, built
 from the ``tzdata`` TZif files), with :mod:`zoneinfo`'s rule for wall times the zone
 skips or repeats (``fold=0``): a transition takes effect, in wall time, at its instant
