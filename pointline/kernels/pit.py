@@ -88,15 +88,21 @@ class SymbolIndex:
         """Look up every row (or only where ``rows`` is true); nulls are uncovered."""
         n = len(ts_us)
         usable = np.ones(n, dtype=bool) if rows is None else np.asarray(rows, dtype=bool).copy()
-        codes = self._codes(exchange, symbol)
+        codes, known = self._codes(exchange, symbol)
         usable &= codes >= 0
         if ts_us.null_count:
             usable &= np.asarray(pc.is_valid(ts_us).to_numpy(zero_copy_only=False), dtype=bool)
         ids = np.zeros(n, dtype=np.int64)
         covered = np.zeros(n, dtype=bool)
-        if usable.any():
+        if usable.any() and bool((self._ends[known] - self._starts[known] == 1).all()):
+            # Every key in the batch has one window (the usual case): a gather, no search.
             ts = ts_us.fill_null(0).to_numpy(zero_copy_only=False)
-            for code, sel in _groups(codes, usable):
+            window = self._starts[np.where(usable, codes, known[0])]
+            covered = usable & (self._froms[window] <= ts) & (ts < self._untils[window])
+            ids = np.where(covered, self._ids[window], 0)
+        elif usable.any():
+            ts = ts_us.fill_null(0).to_numpy(zero_copy_only=False)
+            for code, sel in _groups(codes, usable, known):
                 lo, hi = int(self._starts[code]), int(self._ends[code])
                 at = np.searchsorted(self._froms[lo:hi], ts[sel], side="right") - 1
                 window = lo + np.maximum(at, 0)
@@ -105,8 +111,11 @@ class SymbolIndex:
                 covered[sel] = ok
         return PitResult(pa.array(ids, type=pa.int64(), mask=~covered), covered)
 
-    def _codes(self, exchange: Any, symbol: Any) -> npt.NDArray[np.int64]:
-        """Each row's key code (-1: no window for that key, or a null key part).
+    def _codes(
+        self, exchange: Any, symbol: Any
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Each row's key code (-1: no window for that key, or a null key part), and the
+        distinct codes that can occur (those of the batch's (exchange, symbol) pairs).
 
         Both key columns are dictionary-encoded (a batch holds a few distinct values), the
         few (exchange, symbol) pairs are looked up in Python, and the row codes are one
@@ -120,17 +129,20 @@ class SymbolIndex:
         for i, venue in enumerate(v_names):
             for j, name in enumerate(s_names):
                 table[i, j] = self._code_of.get(f"{venue}{_SEP}{self._symbol_key(name)}", -1)
-        return table[v_index, s_index]  # index -1 (null) hits the all -1 last row/column
+        known = np.unique(table[table >= 0])  # a few pairs, not rows
+        return table[v_index, s_index], known  # index -1 (null): the all -1 last row/column
 
 
-def _groups(codes: npt.NDArray[np.int64], usable: npt.NDArray[np.bool_]) -> list[tuple[int, Any]]:
-    """(key code, its usable rows) per distinct code: a slice of all rows or indices.
-    A file holds one symbol or a few; one code needs no sort and no comparison."""
-    used = codes[usable]
-    first, last = int(used.min()), int(used.max())
-    if first == last:
-        return [(first, slice(None) if usable.all() else np.flatnonzero(usable))]
-    return [(int(c), np.flatnonzero(usable & (codes == c))) for c in np.unique(used)]
+def _groups(
+    codes: npt.NDArray[np.int64], usable: npt.NDArray[np.bool_], known: npt.NDArray[np.int64]
+) -> list[tuple[int, Any]]:
+    """(key code, its usable rows) per code in ``known`` that has usable rows: a slice of
+    all rows or indices. A file holds one symbol or a few: no sort of the rows' codes, and
+    one code needs no comparison either (every usable row has a known code)."""
+    if len(known) == 1:
+        return [(int(known[0]), slice(None) if usable.all() else np.flatnonzero(usable))]
+    groups = [(int(c), np.flatnonzero(usable & (codes == c))) for c in known]
+    return [(c, rows) for c, rows in groups if len(rows)]
 
 
 def _encode(column: Any) -> tuple[list[str], npt.NDArray[np.int64]]:
