@@ -389,3 +389,25 @@ def test_row_longer_than_block_size(tmp_path: Path) -> None:
     path = write(tmp_path, TRADES + "\nex,BTC,1,2,3,buy,4,5\nex," + "x" * 500 + ",1,2,3,buy,4,5\n")
     with pytest.raises(ParseError, match=r"longer than block_size=64 bytes"):
         run(path, block_size=64)
+
+
+def test_a_gzip_read_closes_every_file_it_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The inflater wraps the raw file; closing it must close the file too (as pyarrow's
+    # own gzip stream does), not leave the descriptor to garbage collection.
+    path = write_tardis_file(tmp_path / "t.csv.gz", "trades", rows=20_000)
+    opened: list[pa.NativeFile] = []
+    real = pa.OSFile
+
+    def recording(*args: Any, **kwargs: Any) -> pa.NativeFile:
+        opened.append(real(*args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(pa, "OSFile", recording)
+    source = parse_tardis(path, "trades", block_size=1 << 14)
+    assert Chain([source]).run().read_all().num_rows == 20_000
+    assert opened
+    assert all(f.closed for f in opened)
+    assert source.position is not None
+    assert source.position() == path.stat().st_size
