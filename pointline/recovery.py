@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -189,15 +191,30 @@ def _verify_one(lake: Lake, entry: ManifestEntry, sample: int) -> list[str]:
             *problems,
             *(f"owned file {f} is not readable Parquet: {why}" for f, why in broken.items()),
         ]
-    silver = _readowned_files(lake, entry.silver_files)
-    quarantined = _readowned_files(lake, entry.quarantine_files, columns=["file_seq"])
-    seqs = [*silver["file_seq"].to_pylist(), *quarantined["file_seq"].to_pylist()]
     total = entry.rows_total or 0
-    if len(seqs) != len(set(seqs)) or set(seqs) != set(range(1, total + 1)):
+    coverage = _Coverage(total)
+    silver_rows = sum(pq.ParquetFile(lake.root / f).metadata.num_rows for f in entry.silver_files)
+    step = max(1, silver_rows // max(sample, 1))
+    picked: list[pa.Table] = []
+    taken = 0
+    position = 0  # of the batch's first row, over the owned files in manifest order
+    for batch in _batches(lake, entry.silver_files):
+        coverage.add(batch.column("file_seq"))
+        first = -position % step  # the batch's first row at a multiple of step
+        rows = list(range(first, batch.num_rows, step))[: sample - taken]
+        if rows:
+            picked.append(pa.Table.from_batches([batch.take(rows)]))
+            taken += len(rows)
+        position += batch.num_rows
+    quarantined_rows = 0
+    for batch in _batches(lake, entry.quarantine_files, columns=["file_seq"]):
+        coverage.add(batch.column("file_seq"))
+        quarantined_rows += batch.num_rows
+    if not coverage.exact():
         problems.append(f"file_seq values are not exactly 1..{total} once each")
-    if (silver.num_rows, quarantined.num_rows) != (entry.rows_written, entry.rows_quarantined):
+    if (silver_rows, quarantined_rows) != (entry.rows_written, entry.rows_quarantined):
         problems.append(
-            f"rows on disk {silver.num_rows} + {quarantined.num_rows} differ from the "
+            f"rows on disk {silver_rows} + {quarantined_rows} differ from the "
             f"manifest's {entry.rows_written} + {entry.rows_quarantined}"
         )
     path = lake.bronze_root / entry.bronze_path
@@ -208,27 +225,63 @@ def _verify_one(lake: Lake, entry: ManifestEntry, sample: int) -> list[str]:
             *problems,
             "the Bronze file has new content: `pointline ingest` it to replace its rows",
         ]
-    meta = _meta_of(lake, entry)
-    recomputed = Chain(bronze_steps(meta, lake=lake)[1]).run().read_all()
-    if recomputed.num_rows != total:
-        problems.append(f"Bronze has {recomputed.num_rows} rows, the manifest says {total}")
-    if silver.num_rows:
-        step = max(1, silver.num_rows // max(sample, 1))
-        picked = silver.take(list(range(0, silver.num_rows, step))[:sample])
-        again = recomputed.take(pc.subtract(picked["file_seq"], 1))
-        problems.extend(
-            f"column {name!r} differs from Bronze in sampled rows"
-            for name in picked.column_names
-            if name in again.column_names
-            and not again[name].cast(picked.schema.field(name).type).equals(picked[name])
-        )
+    # Parse and normalize the Bronze file again, a batch at a time, keeping only the
+    # sampled rows: memory is a batch and the sample, not the file.
+    sampled = pa.concat_tables(picked).sort_by("file_seq") if picked else None
+    wanted = None if sampled is None else sampled["file_seq"].combine_chunks()
+    recomputed_rows = 0
+    again: list[pa.Table] = []
+    for batch in Chain(bronze_steps(_meta_of(lake, entry), lake=lake)[1]).run():
+        recomputed_rows += batch.num_rows
+        if wanted is not None:
+            kept = batch.filter(pc.is_in(batch.column("file_seq"), value_set=wanted))
+            if kept.num_rows:
+                again.append(pa.Table.from_batches([kept]))
+    if recomputed_rows != total:
+        problems.append(f"Bronze has {recomputed_rows} rows, the manifest says {total}")
+    if sampled is not None:
+        recomputed = pa.concat_tables(again).sort_by("file_seq") if again else None
+        if recomputed is None or recomputed.num_rows != sampled.num_rows:
+            problems.append("sampled Silver rows are not rows of the Bronze file")
+        else:
+            problems.extend(
+                f"column {name!r} differs from Bronze in sampled rows"
+                for name in sampled.column_names
+                if name in recomputed.column_names
+                and not recomputed[name].cast(sampled.schema.field(name).type).equals(sampled[name])
+            )
     return problems
 
 
-def _readowned_files(
+class _Coverage:
+    """Which of ``file_seq`` 1..total were seen, and whether any was seen twice or is out
+    of range: one byte per Bronze row, never the rows themselves."""
+
+    def __init__(self, total: int) -> None:
+        self._seen = np.zeros(total + 1, dtype=np.bool_)
+        self._bad = False
+
+    def add(self, seqs: pa.Array[Any] | pa.ChunkedArray[Any]) -> None:
+        if seqs.null_count:
+            self._bad = True
+            return
+        values = np.asarray(seqs.to_numpy(), dtype=np.int64)
+        if len(values) == 0:
+            return
+        if values.min() < 1 or values.max() >= len(self._seen):
+            self._bad = True
+            return
+        if self._seen[values].any() or len(np.unique(values)) != len(values):
+            self._bad = True
+        self._seen[values] = True
+
+    def exact(self) -> bool:
+        return not self._bad and bool(self._seen[1:].all())
+
+
+def _batches(
     lake: Lake, files: Sequence[str], columns: list[str] | None = None
-) -> pa.Table:
-    paths = [str(lake.root / f) for f in files]
-    if not paths:
-        return pa.table({"file_seq": pa.array([], pa.int64())})
-    return pa.concat_tables(pq.read_table(p, columns=columns) for p in paths)
+) -> Iterator[pa.RecordBatch]:
+    """The rows of owned Parquet files, in order, a batch at a time."""
+    for relative in files:
+        yield from pq.ParquetFile(lake.root / relative).iter_batches(columns=columns)

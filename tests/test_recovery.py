@@ -299,3 +299,27 @@ def test_verify_says_whether_bronze_is_gone_or_changed(tmp_path: Path) -> None:
     assert any(
         p.endswith("the Bronze file is gone (its Silver rows stay live)") for p in problems
     ), problems
+
+
+@pytest.mark.parametrize("change", ["duplicate", "out_of_range", "drop_row"])
+def test_verify_names_file_seq_damage(tmp_path: Path, change: str) -> None:
+    lake, first, _ = make_lake(tmp_path, failing=False)
+    ingest_file(meta(lake, first), lake=lake)
+    assert verify(lake) == []
+    entry = lake.manifest().get(file_id_for(*meta(lake, first).identity))
+    assert entry is not None
+    target = lake.root / entry.silver_files[0]
+    table = pq.read_table(target)
+    seqs = table["file_seq"].to_pylist()
+    if change == "drop_row":
+        tampered = table.slice(1)
+    else:
+        seqs[-1] = seqs[0] if change == "duplicate" else 10**9
+        index = table.schema.get_field_index("file_seq")
+        column = pa.array(seqs, pa.int64())
+        tampered = table.set_column(index, table.schema.field(index), column)
+    pq.write_table(tampered, target)
+    problems = verify(lake)
+    assert any("file_seq values are not exactly 1.." in p for p in problems), problems
+    if change == "drop_row":
+        assert any("rows on disk" in p for p in problems), problems
