@@ -171,6 +171,12 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
+    import importlib.util
+
+    missing = [m for m in ("polars", "duckdb") if importlib.util.find_spec(m) is None]
+    if missing:
+        print(f"peers.py needs {' and '.join(missing)}: pip install -e '.[dev]'", file=sys.stderr)
+        return 1
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--rounds", type=int, default=2)
@@ -180,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     results = [run(options.rows, options.rounds, name) for name in options.inputs]
     options.out.parent.mkdir(parents=True, exist_ok=True)
     options.out.write_text(json.dumps({"peers": results}, indent=2) + "\n")
+    print("x bare: bare's time over the tool's (above 1: faster than bare)")
     for result in results:
         for row in result["tools"]:
             print(

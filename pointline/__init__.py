@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 # Arrow's allocator is chosen once, when pyarrow is first imported, from this variable.
 # jemalloc returns freed pages to the system within a second, so an ingest's peak RSS
-# stays near its working set: 10M-row L2 file 295-306 MiB with the default mimalloc,
-# 243-249 MiB with jemalloc, same speed (issue 16; benchmarks/README.md). Set before any
-# pyarrow import below, and inherited by spawned workers; a value the user set wins.
-# Linux only: the wheels for other systems may be built without jemalloc.
+# stays near its working set: 10M-row L2 file 307 MiB with the default mimalloc, 271 MiB
+# with jemalloc, same speed (issue 16; benchmarks/README.md). Set before any pyarrow
+# import below; inherited by every child process (spawned workers included); a value
+# the user set wins. Linux only: wheels for other systems may lack jemalloc.
 if sys.platform.startswith("linux"):
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
 
