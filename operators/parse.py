@@ -416,9 +416,11 @@ class _FileReader:
             if held:
                 yield _joined(held)
         finally:
-            stream.close()  # closes the raw file too
+            # The size first: position() reads it as soon as the raw file is closed, from
+            # the thread the chain runs in.
             with contextlib.suppress(OSError):
                 self._done = self.path.stat().st_size
+            stream.close()  # closes the raw file too
 
     def _assemble(
         self,
