@@ -254,29 +254,26 @@ def _verify_one(lake: Lake, entry: ManifestEntry, sample: int) -> list[str]:
 
 
 class _Coverage:
-    """Which of ``file_seq`` 1..total were seen, and whether any was seen twice or is out
-    of range: one byte per Bronze row, never the rows themselves."""
+    """Whether the ``file_seq`` values added are exactly 1..total, once each: one byte per
+    Bronze row, never the rows. All of 1..total seen and exactly ``total`` values added
+    leaves no room for a repeat."""
 
     def __init__(self, total: int) -> None:
         self._seen = np.zeros(total + 1, dtype=np.bool_)
+        self._added = 0
         self._bad = False
 
     def add(self, seqs: pa.Array[Any] | pa.ChunkedArray[Any]) -> None:
-        if seqs.null_count:
+        filled = seqs.fill_null(pa.scalar(0, pa.int64()))  # a null is out of range, like 0
+        values = np.asarray(filled.to_numpy(), dtype=np.int64)
+        self._added += len(values)
+        if len(values) and (values.min() < 1 or values.max() >= len(self._seen)):
             self._bad = True
-            return
-        values = np.asarray(seqs.to_numpy(), dtype=np.int64)
-        if len(values) == 0:
-            return
-        if values.min() < 1 or values.max() >= len(self._seen):
-            self._bad = True
-            return
-        if self._seen[values].any() or len(np.unique(values)) != len(values):
-            self._bad = True
-        self._seen[values] = True
+        elif len(values):
+            self._seen[values] = True
 
     def exact(self) -> bool:
-        return not self._bad and bool(self._seen[1:].all())
+        return not self._bad and self._added == len(self._seen) - 1 and bool(self._seen[1:].all())
 
 
 def _batches(
