@@ -94,21 +94,22 @@ class SymbolIndex:
             usable &= np.asarray(pc.is_valid(ts_us).to_numpy(zero_copy_only=False), dtype=bool)
         ids = np.zeros(n, dtype=np.int64)
         covered = np.zeros(n, dtype=bool)
-        if usable.any() and bool((self._ends[known] - self._starts[known] == 1).all()):
-            # Every key in the batch has one window (the usual case): a gather, no search.
+        if usable.any():
             ts = ts_us.fill_null(0).to_numpy(zero_copy_only=False)
-            window = self._starts[np.where(usable, codes, known[0])]
-            covered = usable & (self._froms[window] <= ts) & (ts < self._untils[window])
-            ids = np.where(covered, self._ids[window], 0)
-        elif usable.any():
-            ts = ts_us.fill_null(0).to_numpy(zero_copy_only=False)
-            for code, sel in _groups(codes, usable, known):
-                lo, hi = int(self._starts[code]), int(self._ends[code])
-                at = np.searchsorted(self._froms[lo:hi], ts[sel], side="right") - 1
-                window = lo + np.maximum(at, 0)
-                ok = (at >= 0) & (ts[sel] < self._untils[window])
-                ids[sel] = np.where(ok, self._ids[window], 0)
-                covered[sel] = ok
+            if bool((self._ends[known] - self._starts[known] == 1).all()):
+                # Every key in the batch has one window (the usual case): one gather.
+                window = self._starts[np.where(usable, codes, known[0])]
+                covered = usable & (self._froms[window] <= ts) & (ts < self._untils[window])
+                ids = np.where(covered, self._ids[window], 0)
+            else:  # the last window starting at or before each row's time, if not ended
+                for code in known:
+                    sel = np.flatnonzero(usable & (codes == code))
+                    lo, hi = int(self._starts[code]), int(self._ends[code])
+                    at = np.searchsorted(self._froms[lo:hi], ts[sel], side="right") - 1
+                    window = lo + np.maximum(at, 0)
+                    ok = (at >= 0) & (ts[sel] < self._untils[window])
+                    ids[sel] = np.where(ok, self._ids[window], 0)
+                    covered[sel] = ok
         return PitResult(pa.array(ids, type=pa.int64(), mask=~covered), covered)
 
     def _codes(
@@ -131,18 +132,6 @@ class SymbolIndex:
                 table[i, j] = self._code_of.get(f"{venue}{_SEP}{self._symbol_key(name)}", -1)
         known = np.unique(table[table >= 0])  # a few pairs, not rows
         return table[v_index, s_index], known  # index -1 (null): the all -1 last row/column
-
-
-def _groups(
-    codes: npt.NDArray[np.int64], usable: npt.NDArray[np.bool_], known: npt.NDArray[np.int64]
-) -> list[tuple[int, Any]]:
-    """(key code, its usable rows) per code in ``known`` that has usable rows: a slice of
-    all rows or indices. A file holds one symbol or a few: no sort of the rows' codes, and
-    one code needs no comparison either (every usable row has a known code)."""
-    if len(known) == 1:
-        return [(int(known[0]), slice(None) if usable.all() else np.flatnonzero(usable))]
-    groups = [(int(c), np.flatnonzero(usable & (codes == c))) for c in known]
-    return [(c, rows) for c, rows in groups if len(rows)]
 
 
 def _encode(column: Any) -> tuple[list[str], npt.NDArray[np.int64]]:
