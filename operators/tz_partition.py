@@ -50,12 +50,14 @@ def tz_partition(
         exchange_column = batch["exchange"]
         usable &= numpy_mask(pc.is_valid(exchange_column))
         days = np.zeros(n, dtype=np.int32)
-        if usable.all() and (venue := only_value(exchange_column)) is not None:
-            ts = ts_column.to_numpy()  # usable: no nulls
-            days = local_dates(ts, venue_of(venue))
-        elif usable.any():
+        if usable.any():
             ts = ts_column.fill_null(0).to_numpy(zero_copy_only=False)
-            venues = pc.unique(exchange_column.filter(pa.array(usable))).to_pylist()
+            only = only_value(exchange_column)  # one exchange per file: no hashing
+            venues = (
+                [only]
+                if only is not None
+                else pc.unique(exchange_column.filter(pa.array(usable))).to_pylist()
+            )
             if len(venues) == 1:
                 rows = usable
                 days[rows] = local_dates(ts[rows], venue_of(venues[0]))
