@@ -14,10 +14,19 @@
 [2, 0, 0]
 >>> only_value(pa.array(["szse", "szse"])), only_value(pa.array(["a", "b"]))
 ('szse', None)
+>>> text_bytes(pa.array(["ab", None, "c"]).slice(1)).tobytes()
+b'c'
+>>> index_in(pa.array(["2", None, "x", "1"]), ("1", "2")).to_pylist()
+[1, None, None, 0]
+>>> visible_ascii(pa.array(["BTC-USD", None])), visible_ascii(pa.array(["a b"]))
+(True, False)
+>>> only_digits(pa.array(["0123", None, ""])), only_digits(pa.array(["12", "-3"]))
+(True, False)
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -29,11 +38,20 @@ __all__ = [
     "as_array",
     "filled_mask",
     "full_int64",
+    "index_in",
     "int64_scalar",
     "numpy_mask",
+    "only_digits",
     "only_value",
+    "text_bytes",
     "text_lengths",
+    "visible_ascii",
 ]
+
+_BYTE_VALUES = 256
+_ZERO_DIGIT, _NINE_DIGIT = ord("0"), ord("9")
+_FIRST_VISIBLE = 0x21  # "!": below it, space and the control characters
+_LAST_VISIBLE = 0x7E  # "~": above it, DEL and every byte of a non-ASCII character
 
 
 def as_array(values: pa.Array[Any] | pa.ChunkedArray[Any]) -> pa.Array[Any]:
@@ -65,6 +83,64 @@ def text_lengths(text: pa.Array[Any]) -> npt.NDArray[np.int64]:
     if lengths.null_count:
         lengths = lengths.fill_null(0)
     return np.asarray(lengths.to_numpy(), dtype=np.int64)
+
+
+def text_bytes(text: pa.Array[Any]) -> npt.NDArray[np.uint8]:
+    """The bytes a string (or binary) array's cells span, first cell to last, as a numpy
+    view of the data buffer (no copy). A slice spans only its own cells; a null cell
+    usually spans nothing but may span bytes (Arrow allows it)."""
+    data = text.buffers()[2] if len(text) else None
+    if data is None:
+        return np.zeros(0, dtype=np.uint8)
+    offsets = _offsets(text)
+    return np.frombuffer(memoryview(data), dtype=np.uint8)[int(offsets[0]) : int(offsets[-1])]
+
+
+def _offsets(text: pa.Array[Any]) -> npt.NDArray[Any]:
+    """The ``len(text) + 1`` offsets of a non-empty string or binary array (a view)."""
+    large = pa.types.is_large_string(text.type) or pa.types.is_large_binary(text.type)
+    raw = memoryview(text.buffers()[1])  # type: ignore[arg-type]  # set when len(text) > 0
+    offsets = np.frombuffer(raw, dtype=np.int64 if large else np.int32)
+    return offsets[text.offset : text.offset + len(text) + 1]
+
+
+def visible_ascii(text: pa.Array[Any]) -> bool:
+    """Whether every byte of the cells is visible ASCII (``!`` to ``~``): such text has no
+    whitespace to trim (ASCII or Unicode) and no letter but ASCII ones. One pass over the
+    bytes (well under 1 ns a byte), so a trim can be skipped when it would change nothing."""
+    span = text_bytes(text)
+    if len(span) == 0:
+        return True
+    return bool(span.min() >= _FIRST_VISIBLE) and bool(span.max() <= _LAST_VISIBLE)
+
+
+def index_in(text: pa.Array[Any], keys: Sequence[str]) -> pa.Array[Any]:
+    """``pc.index_in(text, keys)`` for a string array: per cell, the position of its value
+    in ``keys`` (int32), null where the cell is null or not a key. When every key is one
+    ASCII character (a vendor's flag: ``1``/``2``, ``B``/``S``) and no cell is longer than
+    one byte, the position comes from a byte table indexed by each cell's byte: ~7 ns a row
+    instead of ~24 for hashing. Same result either way."""
+    single = all(len(key) == 1 and key.isascii() for key in keys)
+    lengths = text_lengths(text) if single and len(text) else None
+    if lengths is None or int(lengths.max()) > 1:
+        return pc.index_in(text, value_set=pa.array(list(keys), pa.string()))
+    table = np.full(_BYTE_VALUES, -1, dtype=np.int32)
+    for position, key in reversed(list(enumerate(keys))):  # a repeated key: its first place
+        table[ord(key)] = position
+    one_byte = lengths == 1  # null and empty cells: no position
+    data = np.frombuffer(memoryview(text.buffers()[2]), dtype=np.uint8)  # type: ignore[arg-type]  # cells hold bytes
+    positions = np.full(len(text), -1, dtype=np.int32)
+    positions[one_byte] = table[data[_offsets(text)[:-1][one_byte]]]
+    return pa.array(positions, mask=positions < 0)
+
+
+def only_digits(text: pa.Array[Any]) -> bool:
+    """Whether every byte of the cells is an ASCII digit (empty and null cells pass: check
+    lengths apart). Two reductions over the bytes, a few times cheaper than
+    ``pc.ascii_is_decimal`` per cell; false is also possible when a null cell spans other
+    bytes, so use it to pick a fast path, never to reject."""
+    span = text_bytes(text)
+    return len(span) == 0 or (bool(span.min() >= _ZERO_DIGIT) and bool(span.max() <= _NINE_DIGIT))
 
 
 def only_value(values: pa.Array[Any] | pa.ChunkedArray[Any]) -> Any:

@@ -9,6 +9,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from operators.columns import FILE_SEQ, RAW_LINE, raw
 from operators.normalize import normalize
@@ -17,6 +19,7 @@ from pointline.errors import ChainError, SchemaError
 from pointline.schemas import DECIMAL_TYPE
 from pointline.testing import assert_tables_equal, batches_from_rows, rebatch
 from pointline.vendors import PathFacts, UnsupportedDataTypeError
+from pointline.vendors.quant360 import FORMATS as QUANT360_FORMATS
 from pointline.vendors.tardis import FORMATS, HEADERS, VENDOR
 
 TS = "1583020803145000"  # 2020-03-01T00:00:03.145Z
@@ -742,3 +745,75 @@ def test_time_range_bounds_are_inclusive_and_follow_the_file_date() -> None:
     assert flags_of(run("trades", undated, facts=PathFacts("trades"))) == [None] * 5 + [
         flag("timestamp_out_of_range", "timestamp")
     ]
+
+
+# ------------------------------------------------- fast paths: a batch reads as its rows
+
+_CLEAN_POOLS = [
+    ["1", "2", "2014", "0"],
+    ["11.930", "9.99", "0", "27341.52", "1"],
+    ["20240102091500255", "20240102150000000"],
+    [TS, LOCAL_TS],
+    ["bid", "ask", "buy", "sell", "BUY", "Sell"],
+    ["true", "false", "TRUE"],
+    ["B", "S", "A", "D", "U", "F", "4"],
+    ["XBTUSD", "bitmex", "000001", "szse"],
+    ["[1.5,2,0]", "[]", "[9.390,0,0,0,0,0,0,0,0,0]"],
+]
+_HOSTILE = [
+    None, "", " 1", "2 ", "\u00a01", "1\u3000", "\t2", " BUY ", "-5", "+5", "0x10", "0X1f",
+    "9" * 19, "9" * 30, "1e3", "é", "1.2.3", "-0", "007", "Bid", "2024010209150025",
+    "20240230091500000", " 20240102091500255", "[1,x]", "nan",
+]  # fmt: skip
+_FORMATS = {
+    **{f"tardis/{name}": (fmt, PathFacts(name, FILE_DATE, {"exchange": "bitmex"}))
+       for name, fmt in FORMATS.items()},
+    **{f"quant360/{name}": (fmt, PathFacts(name.split("_", 1)[1], datetime.date(2024, 1, 2),
+                                            {"exchange": name.split("_")[0], "symbol": "000001"}))
+       for name, fmt in QUANT360_FORMATS.items()},
+}  # fmt: skip
+
+
+@st.composite
+def _columns(draw: st.DrawFn) -> tuple[str, list[dict[str, Any]]]:
+    """A format and up to 12 rows; each column's cells from one clean pool, mixed with
+    hostile cells in some columns (so a batch takes the slow path where a lone row does
+    not)."""
+    name = draw(st.sampled_from(sorted(_FORMATS)))
+    fmt = _FORMATS[name][0]
+    n = draw(st.integers(1, 12))
+    cells: dict[str, list[str | None]] = {}
+    for header in fmt.header:
+        pool = draw(st.sampled_from(_CLEAN_POOLS))
+        if draw(st.booleans()):
+            pool = [*pool, *draw(st.lists(st.sampled_from(_HOSTILE), min_size=1, max_size=3))]
+        cells[header] = draw(st.lists(st.sampled_from(pool), min_size=n, max_size=n))
+    rows = [{raw(h): cells[h][i] for h in fmt.header} for i in range(n)]
+    return name, rows
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=_columns())
+def test_a_batch_reads_every_row_as_that_row_alone(case: tuple[str, list[dict[str, Any]]]) -> None:
+    """Every reader has a column-wide fast path (no trim when no byte could be blank, a
+    byte table for one-character codes, a digits-only cast); a batch that mixes clean and
+    hostile cells takes the general path. Both must give each row the same values and
+    flags."""
+    name, rows = case
+    fmt, facts = _FORMATS[name]
+    rows = [{FILE_SEQ: i + 1, **r} for i, r in enumerate(rows)]
+    schema = pa.schema(
+        [pa.field(raw(h), pa.string()) for h in fmt.header]
+        + [pa.field(FILE_SEQ, pa.int64()), pa.field(RAW_LINE, pa.string()), FLAG_FIELD]
+    )
+    chain = Chain([normalize(fmt, facts)], input_schema=schema)
+    together = chain.run(batches_from_rows(rows, schema)).read_all()
+    alone = chain.run(batches_from_rows(rows, schema, batch_size=1)).read_all()
+    assert_tables_equal(_flags_as_text(together), _flags_as_text(alone))
+
+
+def _flags_as_text(table: pa.Table) -> pa.Table:
+    """The flag column as plain text (each batch has its own dictionary of labels)."""
+    index = table.schema.get_field_index(FLAG_COLUMN)
+    text = table.column(index).cast(pa.string())
+    return table.set_column(index, FLAG_COLUMN, text).combine_chunks()

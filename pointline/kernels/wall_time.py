@@ -30,7 +30,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pointline.arrays import numpy_mask, text_lengths
+from pointline.arrays import numpy_mask, only_digits, text_lengths
 from pointline.kernels.trading_date import DAY_US, transition_table
 
 __all__ = ["WALL_MS_DIGITS", "WallTimes", "parse_wall_ms", "wall_to_utc_us"]
@@ -87,7 +87,9 @@ def _days_from_civil(year: I64, month: I64, day: I64) -> I64:
 def _shaped(text: Array) -> tuple[BoolMask, BoolMask]:
     """Cells holding anything, and cells of exactly 17 ASCII digits."""
     lengths = text_lengths(text)
-    shaped = (lengths == WALL_MS_DIGITS) & numpy_mask(pc.ascii_is_decimal(text))
+    shaped = lengths == WALL_MS_DIGITS
+    if not only_digits(text):  # some cell holds more than digits: check cell by cell
+        shaped &= numpy_mask(pc.ascii_is_decimal(text))
     return lengths > 0, shaped
 
 

@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 from operators import rules
 from operators.normalize import normalize
 from operators.parse import parse_format
+from pointline.arrays import index_in
 from pointline.chain import RowFlags
 from pointline.vendors.protocol import (
     BadPathError,
@@ -117,7 +118,7 @@ def _sse_symbol(read: ReadFields, flags: RowFlags) -> dict[str, Array]:
 def _vocabulary(values: Array, codes: Mapping[str, str], other: str | None) -> Array:
     """Vendor codes to upper-case terms; a code not in ``codes`` becomes ``other`` (null
     when ``other`` is None, for a table rule to catch); an empty cell stays null."""
-    index = pc.index_in(values, value_set=pa.array(list(codes), pa.string()))
+    index = index_in(values, list(codes))
     mapped: Array = pa.array(list(codes.values()), pa.string()).take(index)
     if other is None or index.null_count == values.null_count:  # no unknown code
         return mapped

@@ -1,0 +1,78 @@
+"""The byte-level helpers of pointline.arrays against plain Python over the cells."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pointline.arrays import index_in, only_digits, text_bytes, visible_ascii
+
+_CELL = st.one_of(
+    st.none(),
+    st.sampled_from(["", "1", "2", "U", "B", "x", "0", "9", "12", "é", " ", "\u00a0", "a b"]),
+    st.text(max_size=4),
+)
+_KEYS = st.lists(st.sampled_from(["1", "2", "U", "B", "é", "12", "", "x"]), max_size=4)
+
+
+def _array(cells: list[str | None], large: bool, start: int) -> pa.Array:
+    array = pa.array(cells, pa.large_string() if large else pa.string())
+    return array.slice(min(start, len(cells)))
+
+
+def _null_spanning_bytes() -> pa.Array:
+    """["1", null, "2"] whose null cell spans the bytes "zz" (valid Arrow)."""
+    offsets = np.array([0, 1, 3, 4], dtype=np.int32)
+    validity = pa.py_buffer(np.packbits([1, 0, 1], bitorder="little").tobytes())
+    return pa.StringArray.from_buffers(
+        3, pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"1zz2"), validity, null_count=1
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(cells=st.lists(_CELL, max_size=20), keys=_KEYS, large=st.booleans(), start=st.integers(0, 3))
+def test_index_in_is_arrows_index_in(
+    cells: list[str | None], keys: list[str], large: bool, start: int
+) -> None:
+    array = _array(cells, large, start)
+    expected = pc.index_in(array, value_set=pa.array(keys, pa.string()))
+    assert index_in(array, keys).to_pylist() == expected.to_pylist()
+
+
+def test_index_in_reads_a_null_cell_that_spans_bytes_as_null() -> None:
+    array = _null_spanning_bytes()
+    assert index_in(array, ["2", "z", "1"]).to_pylist() == [2, None, 0]
+
+
+def test_index_in_examples() -> None:
+    codes = pa.array(["2", None, "", "U", "1", "22"])
+    assert index_in(codes.slice(0, 5), ["1", "2", "U"]).to_pylist() == [1, None, None, 2, 0]
+    assert index_in(codes, ["1", "2", "U"]).to_pylist() == [1, None, None, 2, 0, None]
+    assert index_in(codes, ["2", "2", "1"]).to_pylist() == [0, None, None, None, 2, None]
+
+
+@settings(max_examples=300, deadline=None)
+@given(cells=st.lists(_CELL, max_size=20), large=st.booleans(), start=st.integers(0, 3))
+def test_text_bytes_and_the_checks_over_them(
+    cells: list[str | None], large: bool, start: int
+) -> None:
+    array = _array(cells, large, start)
+    present = [c for c in array.to_pylist() if c is not None]
+    joined = "".join(present).encode()
+    assert text_bytes(array).tobytes() == joined
+    assert only_digits(array) == all(b in b"0123456789" for b in joined)
+    assert visible_ascii(array) == all(0x21 <= b <= 0x7E for b in joined)
+
+
+def test_the_checks_count_bytes_a_null_cell_spans() -> None:
+    """Conservative by design: the bytes under a null may say "no" (a slower path, same
+    result), never "yes" about a cell that is not so."""
+    array = _null_spanning_bytes()
+    assert text_bytes(array).tobytes() == b"1zz2"
+    assert not only_digits(array)
+    assert visible_ascii(array)
+    assert text_bytes(pa.array([], pa.string())).tobytes() == b""
+    assert only_digits(pa.array([None, ""], pa.string()))
