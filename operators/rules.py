@@ -93,11 +93,12 @@ def _is(values: Array, text: str) -> Array:
 
 def _invalid_cn_order(columns: Mapping[str, Array]) -> dict[str, Array]:
     price, order_type = columns["price"], columns["order_type"]
-    limitless = pc.is_in(order_type, value_set=pa.array(_NO_LIMIT_PRICE, pa.string()))
+    zero = pc.equal(price, _ZERO)
     # SZSE only (SSE has no order_type): a zero price needs a MARKET or BEST_OWN order.
-    zero_limit = pc.and_kleene(
-        pc.equal(price, _ZERO), pc.and_(pc.is_valid(order_type), pc.invert(limitless))
-    )
+    zero_limit = zero  # no zero price (the usual batch): no order type to look up
+    if pc.any(zero).as_py():
+        limitless = pc.is_in(order_type, value_set=pa.array(_NO_LIMIT_PRICE, pa.string()))
+        zero_limit = pc.and_kleene(zero, pc.and_(pc.is_valid(order_type), pc.invert(limitless)))
     return {
         "event_kind": pc.is_null(columns["event_kind"]),  # SSE OrdType not A/D
         "qty": pc.less_equal(columns["qty"], _ZERO),

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pointline.arrays import repeated_text
 from pointline.codes import LIVE_STATUSES
 from pointline.lake import Lake
 from pointline.manifest import ManifestEntry
@@ -75,7 +76,7 @@ def quarantined_rows(
                 if reason is not None:
                     rows = rows.filter(pc.equal(rows["rule_name"], pa.scalar(reason)))
                 if rows.num_rows:
-                    path = pa.repeat(pa.scalar(entry.bronze_path, pa.string()), rows.num_rows)
+                    path = repeated_text(entry.bronze_path, rows.num_rows)
                     rows = rows.append_column("bronze_path", path)
                     yield from rows.select(list(QUARANTINE_COLUMNS)).to_batches()
 

@@ -114,6 +114,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pointline.arrays import repeated_text
 from pointline.codes import LIVE_STATUSES
 from pointline.errors import SchemaError, UnknownExchangeError
 from pointline.exchanges import Exchange
@@ -447,7 +448,7 @@ def _to_output(rows: pa.Table, file: _File, schema: pa.Schema) -> pa.Table:
     arrays: list[Any] = []
     for name in schema.names:
         if name == "exchange":
-            arrays.append(pa.repeat(pa.scalar(file.exchange, pa.string()), rows.num_rows))
+            arrays.append(repeated_text(file.exchange, rows.num_rows))
         elif name == "trading_date":
             arrays.append(pa.repeat(pa.scalar(file.trading_date, pa.date32()), rows.num_rows))
         else:

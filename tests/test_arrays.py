@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pointline.arrays import index_in, only_digits, text_bytes, visible_ascii
+from pointline.arrays import index_in, only_digits, repeated_text, text_bytes, visible_ascii
 
 _CELL = st.one_of(
     st.none(),
@@ -39,7 +39,9 @@ def test_index_in_is_arrows_index_in(
 ) -> None:
     array = _array(cells, large, start)
     expected = pc.index_in(array, value_set=pa.array(keys, pa.string()))
-    assert index_in(array, keys).to_pylist() == expected.to_pylist()
+    result = index_in(array, keys)
+    assert result.type == expected.type
+    assert result.to_pylist() == expected.to_pylist()
 
 
 def test_index_in_reads_a_null_cell_that_spans_bytes_as_null() -> None:
@@ -76,3 +78,12 @@ def test_the_checks_count_bytes_a_null_cell_spans() -> None:
     assert visible_ascii(array)
     assert text_bytes(pa.array([], pa.string())).tobytes() == b""
     assert only_digits(pa.array([None, ""], pa.string()))
+
+
+@settings(max_examples=100, deadline=None)
+@given(value=st.text(max_size=6), length=st.integers(0, 50))
+def test_repeated_text_is_length_copies(value: str, length: int) -> None:
+    array = repeated_text(value, length)
+    array.validate(full=True)
+    assert array.type == pa.string()
+    assert array.to_pylist() == [value] * length

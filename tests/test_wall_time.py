@@ -134,3 +134,34 @@ def test_a_batch_of_one_day_is_checked_like_any_other() -> None:
     bad = parse_wall_ms(pa.array(["20230229091500000", "20230229101500000"]), "Asia/Shanghai")
     assert bad.values.to_pylist() == [None, None]
     assert bad.unparseable.tolist() == [True, True]
+
+
+def _reference(text: str, zone: str) -> int | None:
+    """zoneinfo's reading of a 17-digit text, None when it is not a real date and time
+    (fields cut by position: ``strptime`` would read ``2460`` as 2:46:0)."""
+    cuts = [(0, 4), (4, 6), (6, 8), (8, 10), (10, 12), (12, 14), (14, 17)]
+    year, month, day, hour, minute, second, milli = (int(text[a:b]) for a, b in cuts)
+    try:
+        local = dt.datetime(
+            year, month, day, hour, minute, second, milli * 1000, tzinfo=ZoneInfo(zone)
+        )
+    except ValueError:
+        return None
+    return (local - EPOCH) // dt.timedelta(microseconds=1)
+
+
+@pytest.mark.parametrize("date", ["20240102", "19910915", "20240229", "20230229"])
+def test_a_one_day_batch_reads_every_clock_like_zoneinfo(date: str) -> None:
+    """A batch of one date takes the one-day path (the date read once, the clocks in
+    int32): every clock, real or not (hour 24, minute 60, second 60), as zoneinfo says."""
+    rng = random.Random(date)
+    clocks = [
+        f"{rng.randint(0, 25):02d}{rng.randint(0, 61):02d}{rng.randint(0, 61):02d}"
+        f"{rng.randint(0, 999):03d}"
+        for _ in range(3000)
+    ]
+    texts = [date + clock for clock in ["000000000", "235959999", *clocks]]
+    parsed = parse_wall_ms(pa.array(texts), "Asia/Shanghai")
+    expected = [_reference(text, "Asia/Shanghai") for text in texts]
+    assert parsed.values.to_pylist() == expected
+    assert parsed.unparseable.tolist() == [value is None for value in expected]

@@ -42,6 +42,7 @@ BoolMask: TypeAlias = npt.NDArray[np.bool_]
 WALL_MS_DIGITS: Final = 17
 """``YYYYMMDDHHMMSSmmm``: the length of a Quant360 time."""
 
+_CLOCK: Final = 10**9  # HHMMSSmmm: the last nine digits
 _DAYS_IN_MONTH: Final = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int64)
 
 
@@ -94,19 +95,25 @@ def _shaped(text: Array) -> tuple[BoolMask, BoolMask]:
 
 
 def _local_us(number: I64) -> tuple[I64, BoolMask]:
-    """``YYYYMMDDHHMMSSmmm`` read as one integer -> µs since 1970-01-01 local, and
-    whether it is a real date and time."""
-    date, clock = np.divmod(number, 10**9)
-    if len(date) and date.min() == date.max():  # one day (a vendor file holds one)
-        days, date_ok = _days(date[:1])
-        days, date_ok = np.broadcast_to(days, date.shape), np.broadcast_to(date_ok, date.shape)
+    """``YYYYMMDDHHMMSSmmm`` read as one integer (0 to 10^17) -> µs since 1970-01-01 local,
+    and whether it is a real date and time. A batch of one day (a vendor file holds one)
+    reads its date once and its clocks (below 10^9) in int32, about 3x cheaper."""
+    first, last = (int(number.min()), int(number.max())) if len(number) else (0, 0)
+    if first // _CLOCK == last // _CLOCK:
+        days, date_ok = _days(np.array([first // _CLOCK], dtype=np.int64))  # one: broadcast
+        clock = (number - (first // _CLOCK) * _CLOCK).astype(np.int32)
     else:
+        date, clock64 = np.divmod(number, _CLOCK)
+        clock = clock64.astype(np.int32)
         days, date_ok = _days(date)
-    rest, milli = np.divmod(clock, 1000)
-    rest, second = np.divmod(rest, 100)
-    hour, minute = np.divmod(rest, 100)
+    hhmmss = clock // 1000
+    hhmm = hhmmss // 100
+    hour = hhmm // 100
+    minute, second = hhmm - hour * 100, hhmmss - hhmm * 100
     valid = date_ok & (hour <= 23) & (minute <= 59) & (second <= 59)
-    local = days * DAY_US + ((hour * 60 + minute) * 60 + second) * 1_000_000 + milli * 1_000
+    seconds = ((hour * 60 + minute) * 60 + second).astype(np.int64)  # of the day, < 86,400 * 2
+    milli = (clock - hhmmss * 1000).astype(np.int64)
+    local = days * DAY_US + seconds * 1_000_000 + milli * 1_000
     return local, valid
 
 

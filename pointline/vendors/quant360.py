@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 from operators import rules
 from operators.normalize import normalize
 from operators.parse import parse_format
-from pointline.arrays import index_in
+from pointline.arrays import index_in, repeated_text
 from pointline.chain import RowFlags
 from pointline.vendors.protocol import (
     BadPathError,
@@ -88,17 +88,11 @@ _CODE_DIGITS: Final = 6
 # --------------------------------------------------------------------------- derived columns
 
 
-def _text(value: str, n: int) -> Array:
-    """``n`` copies of ``value`` (one string buffer, no Python objects)."""
-    repeated: Array = pa.repeat(pa.scalar(value, pa.string()), n)
-    return repeated
-
-
 def _path_columns(read: ReadFields, flags: RowFlags) -> dict[str, Array]:
     """``exchange`` and ``symbol`` (zero-filled to 6 digits) from the file's path."""
     return {
-        "exchange": _text(read.facts.extras["exchange"], read.n),
-        "symbol": _text(read.facts.extras["symbol"].zfill(_CODE_DIGITS), read.n),
+        "exchange": repeated_text(read.facts.extras["exchange"], read.n),
+        "symbol": repeated_text(read.facts.extras["symbol"].zfill(_CODE_DIGITS), read.n),
     }
 
 
@@ -136,7 +130,7 @@ def _mapped(column: str, header: str, codes: Mapping[str, str], other: str | Non
 
 def _constant(column: str, value: str) -> Derived:
     def fn(read: ReadFields, flags: RowFlags) -> dict[str, Array]:
-        return {column: _text(value, read.n)}
+        return {column: repeated_text(value, read.n)}
 
     return Derived((column,), fn)
 
