@@ -45,7 +45,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from operators.columns import raw
-from pointline.arrays import numpy_mask, only_digits, text_bytes, text_lengths, visible_ascii
+from pointline.arrays import (
+    bool_array,
+    numpy_mask,
+    only_digits,
+    text_bytes,
+    text_lengths,
+    visible_ascii,
+)
 from pointline.chain import Map, RowFlags
 from pointline.errors import SchemaError
 from pointline.kernels.decimal import parse_decimal
@@ -111,7 +118,7 @@ def _with_validity(values: Array, valid: BoolMask) -> Array:
     """``values`` with nulls where ``valid`` is false."""
     if bool(valid.all()) and values.null_count == 0:
         return values
-    masked: Array = pc.if_else(pa.array(valid), values, pa.scalar(None, values.type))
+    masked: Array = pc.if_else(bool_array(valid), values, pa.scalar(None, values.type))
     return masked
 
 

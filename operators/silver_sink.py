@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pointline.arrays import bool_array
 from pointline.chain import SinkSummary
 from pointline.parquet import DEFAULT_ROW_GROUP_ROWS, BufferedParquetWriter
 from pointline.schemas import TableSpec
@@ -137,7 +138,7 @@ class SilverSink:
         combined = codes.indices.to_numpy(zero_copy_only=False).astype(np.int64) << 32
         combined |= days.astype(np.int64) & 0xFFFFFFFF
         for key in np.unique(combined):
-            rows = pa.array(combined == key)
+            rows = bool_array(combined == key)
             day = int(np.int32(np.int64(key) & 0xFFFFFFFF))
             self._writer(str(names[int(key) >> 32]), day).write(body.filter(rows))
 

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pointline.arrays import numpy_mask, only_value
+from pointline.arrays import masked_array, numpy_mask, only_value
 from pointline.chain import Map, RowFlags
 from pointline.exchanges import DEFAULT_EXCHANGES, Exchange, ExchangeRegistry, tzif_bytes
 from pointline.kernels.trading_date import local_dates
@@ -66,7 +66,7 @@ def tz_partition(
                 for venue in venues:
                     rows = usable & (names == venue)
                     days[rows] = local_dates(ts[rows], venue_of(venue))
-        return {"trading_date": pa.array(days, type=pa.date32(), mask=~usable)}
+        return {"trading_date": masked_array(days, usable, pa.date32())}
 
     return Map(
         name=name,

@@ -5,10 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pointline.arrays import index_in, only_digits, repeated_text, text_bytes, visible_ascii
+from pointline.arrays import (
+    bool_array,
+    index_in,
+    masked_array,
+    numpy_mask,
+    only_digits,
+    repeated_text,
+    text_bytes,
+    visible_ascii,
+)
 
 _CELL = st.one_of(
     st.none(),
@@ -87,3 +97,39 @@ def test_repeated_text_is_length_copies(value: str, length: int) -> None:
     array.validate(full=True)
     assert array.type == pa.string()
     assert array.to_pylist() == [value] * length
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cells=st.lists(st.one_of(st.none(), st.booleans()), max_size=40),
+    start=st.integers(0, 9),
+    chunked=st.booleans(),
+)
+def test_numpy_mask_reads_bits_null_as_false(
+    cells: list[bool | None], start: int, chunked: bool
+) -> None:
+    array = pa.array(cells, pa.bool_()).slice(min(start, len(cells)))
+    source = pa.chunked_array([array.slice(0, 3), array.slice(3)]) if chunked else array
+    expected = [bool(c) for c in array.to_pylist()]
+    mask = numpy_mask(source)
+    assert mask.dtype == np.bool_
+    assert mask.tolist() == expected
+    mask[:] = True  # a fresh array: writing to it changes nothing else
+    assert [bool(c) for c in array.to_pylist()] == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(valid=st.lists(st.booleans(), max_size=40), dtype=st.sampled_from(["int64", "int32"]))
+def test_bool_array_and_masked_array_are_pa_array(valid: list[bool], dtype: str) -> None:
+    mask = np.array(valid, dtype=np.bool_)
+    assert bool_array(mask).equals(pa.array(mask))
+    values = np.arange(len(valid), dtype=dtype) * 7 - 5
+    arrow_type = pa.int64() if dtype == "int64" else pa.date32()
+    result = masked_array(values, mask, arrow_type)
+    result.validate(full=True)
+    assert result.equals(pa.array(values, arrow_type, mask=~mask))
+
+
+def test_masked_array_refuses_values_of_another_width() -> None:
+    with pytest.raises(TypeError, match="int64 values cannot back a date32"):
+        masked_array(np.zeros(2, dtype=np.int64), np.ones(2, dtype=np.bool_), pa.date32())

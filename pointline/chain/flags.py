@@ -19,6 +19,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pointline.arrays import masked_array
 from pointline.errors import ChainError
 
 __all__ = [
@@ -163,7 +164,7 @@ class RowFlags:
             if self._existing is not None:
                 return self._existing
             return pa.nulls(self._num_rows, FLAG_TYPE)
-        indices = pa.array(self._codes, type=pa.int32(), mask=self._codes < 0)
+        indices = masked_array(self._codes, self._codes >= 0, pa.int32())
         return pa.DictionaryArray.from_arrays(indices, pa.array(self._labels, pa.string()))
 
 

@@ -25,6 +25,7 @@ from typing import Any, Generic, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 import pyarrow as pa
 
+from pointline.arrays import bool_array
 from pointline.chain.flags import FLAG_COLUMN, FLAG_FIELD, RowFlags, flagged_mask
 from pointline.chain.sink import Sink
 from pointline.errors import ChainError, SchemaError
@@ -262,7 +263,7 @@ class Split:
                 yield batch.remove_column(index)
                 continue
             bad = flagged_mask(column)
-            self.side.write(batch.filter(pa.array(bad)))
-            good = batch.filter(pa.array(~bad)).remove_column(index)
+            self.side.write(batch.filter(bool_array(bad)))
+            good = batch.filter(bool_array(~bad)).remove_column(index)
             if good.num_rows:
                 yield good

@@ -44,7 +44,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pointline.arrays import as_array, numpy_mask, only_digits, text_bytes, text_lengths
+from pointline.arrays import as_array, bool_array, numpy_mask, only_digits, text_bytes, text_lengths
 from pointline.errors import SchemaError
 from pointline.schemas.spec import DECIMAL_FRACTION_DIGITS, DECIMAL_INTEGER_DIGITS, DECIMAL_TYPE
 
@@ -274,7 +274,7 @@ def _cast(arr: Array, rows: BoolMask, n: int) -> pa.Decimal128Array | None:
     if int(rows.sum()) == n - arr.null_count:  # every non-null row: no copy
         source = arr
     else:
-        source = pc.if_else(pa.array(rows), arr, pa.scalar(None, arr.type))
+        source = pc.if_else(bool_array(rows), arr, pa.scalar(None, arr.type))
     try:
         return pc.cast(source, DECIMAL_TYPE)  # type: ignore[return-value]  # decimal in
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):

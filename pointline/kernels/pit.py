@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pointline.arrays import only_value
+from pointline.arrays import bool_array, masked_array, only_value
 
 __all__ = ["PitResult", "SymbolIndex", "check_pit_coverage"]
 
@@ -110,7 +110,8 @@ class SymbolIndex:
                     ok = (at >= 0) & (ts[sel] < self._untils[window])
                     ids[sel] = np.where(ok, self._ids[window], 0)
                     covered[sel] = ok
-        return PitResult(pa.array(ids, type=pa.int64(), mask=~covered), covered)
+        symbol_id: pa.Int64Array = masked_array(ids, covered, pa.int64())  # type: ignore[assignment]  # int64 in, int64 out
+        return PitResult(symbol_id, covered)
 
     def _codes(
         self, exchange: Any, symbol: Any
@@ -159,5 +160,5 @@ def check_pit_coverage(
     table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
     result = index.lookup(table["exchange"], table["symbol"], table["ts_event_us"])
     with_ids = table.append_column("symbol_id", result.symbol_id)
-    covered = pa.array(result.covered)
+    covered = bool_array(result.covered)
     return with_ids.filter(covered), table.filter(pc.invert(covered)), MISSING_COVERAGE

@@ -30,7 +30,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pointline.arrays import numpy_mask, only_digits, text_lengths
+from pointline.arrays import masked_array, numpy_mask, only_digits, text_lengths
 from pointline.kernels.trading_date import DAY_US, transition_table
 
 __all__ = ["WALL_MS_DIGITS", "WallTimes", "parse_wall_ms", "wall_to_utc_us"]
@@ -158,5 +158,5 @@ def parse_wall_ms(text: Array, timezone: str) -> WallTimes:
         rows = np.flatnonzero(shaped)
         good[rows[~valid]] = False
         wall[rows[valid]] = wall_to_utc_us(local[valid], timezone)
-    values = pa.array(wall, pa.int64(), mask=~good)
+    values = masked_array(wall, good, pa.int64())
     return WallTimes(values=values, unparseable=present & ~good)

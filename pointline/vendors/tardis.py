@@ -42,6 +42,7 @@ import pyarrow.compute as pc
 from operators import rules
 from operators.normalize import normalize
 from operators.parse import parse_format
+from pointline.arrays import bool_array
 from pointline.chain import RowFlags
 from pointline.errors import PointlineError
 from pointline.vendors.protocol import (
@@ -81,7 +82,7 @@ def _event_time(read: ReadFields, flags: RowFlags) -> dict[str, Array]:
     event, local = read.values["timestamp"], read.values["local_timestamp"]
     fell_back = ~read.present["timestamp"]
     if fell_back.any():
-        event = pc.if_else(pa.array(fell_back), local, event)
+        event = pc.if_else(bool_array(fell_back), local, event)
         flags.flag(fell_back & ~read.present["local_timestamp"], "missing_field", "timestamp")
     return {"ts_event_us": event}
 
