@@ -49,6 +49,7 @@ from pointline.arrays import (
     bool_array,
     numpy_mask,
     only_digits,
+    only_value,
     text_bytes,
     text_lengths,
     visible_ascii,
@@ -298,7 +299,10 @@ def _to_int32(values: Array, header: str, flags: RowFlags) -> Array:
 
 def _exchange_mismatch(exchange: Array, named: str) -> BoolMask:
     """True where a row's exchange is present and differs from the one the path names."""
-    differs: Array = pc.not_equal(exchange, pa.scalar(named.strip().lower(), pa.string()))
+    expected = named.strip().lower()
+    if only_value(exchange) == expected:  # the usual file: one exchange, the named one
+        return np.zeros(len(exchange), dtype=np.bool_)
+    differs: Array = pc.not_equal(exchange, pa.scalar(expected, pa.string()))
     return numpy_mask(differs)
 
 

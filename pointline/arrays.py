@@ -206,13 +206,21 @@ def only_digits(text: pa.Array[Any]) -> bool:
 
 def only_value(values: pa.Array[Any] | pa.ChunkedArray[Any]) -> Any:
     """The one value every cell holds (as a Python object), or ``None`` when the array is
-    empty, has a null or holds two values. One comparison pass: for a column that is
-    constant in a file (its exchange; a CN file's symbol) it is about 10x cheaper than
-    hashing each row (``unique``, ``dictionary_encode``)."""
+    empty, has a null or holds two values. For a column that is constant in a file (its
+    exchange; a CN file's symbol): strings by their lengths and bytes with numpy (~1 ns a
+    row), other types by one comparison pass; either is many times cheaper than hashing
+    each row (``unique``, ``dictionary_encode``)."""
     if len(values) == 0 or values.null_count:
         return None
-    first = values[0]
-    return first.as_py() if pc.all(pc.equal(values, first)).as_py() else None
+    array = as_array(values)
+    first = array[0].as_py()
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        encoded = first.encode()
+        if not bool((np.diff(_offsets(array)) == len(encoded)).all()):
+            return None
+        cells = text_bytes(array).reshape(len(array), len(encoded))
+        return first if bool((cells == np.frombuffer(encoded, dtype=np.uint8)).all()) else None
+    return first if pc.all(pc.equal(array, array[0])).as_py() else None
 
 
 def filled_mask(

@@ -15,6 +15,7 @@ from pointline.arrays import (
     masked_array,
     numpy_mask,
     only_digits,
+    only_value,
     repeated_text,
     text_bytes,
     visible_ascii,
@@ -133,3 +134,18 @@ def test_bool_array_and_masked_array_are_pa_array(valid: list[bool], dtype: str)
 def test_masked_array_refuses_values_of_another_width() -> None:
     with pytest.raises(TypeError, match="int64 values cannot back a date32"):
         masked_array(np.zeros(2, dtype=np.int64), np.ones(2, dtype=np.bool_), pa.date32())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cells=st.lists(
+        st.one_of(st.none(), st.sampled_from(["szse", "sz", "szsf", "", "é"])), max_size=8
+    ),
+    start=st.integers(0, 3),
+    large=st.booleans(),
+)
+def test_only_value_of_text(cells: list[str | None], start: int, large: bool) -> None:
+    array = _array(cells, large, start)
+    present = array.to_pylist()
+    one = len(present) > 0 and None not in present and len(set(present)) == 1
+    assert only_value(array) == (present[0] if one else None)
