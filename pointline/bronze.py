@@ -174,6 +174,21 @@ class BronzeFileMetadata:
     def identity(self) -> tuple[str, str, str, str]:
         return (self.vendor, self.data_type, self.bronze_path, self.sha256)
 
+    def check_read(self, bronze_root: str | Path, read_sha256: str | None) -> None:
+        """Raise :class:`BronzeChangedError` unless the bytes a run read are this file's
+        and the file is still as described: ``read_sha256``, the SHA-256 of every byte
+        the run read, must be :attr:`sha256`, and the size and mtime unchanged. Without it
+        (a source that does not hash what it reads, or read only part of the file), the
+        file is hashed again (:meth:`check_unchanged` ``by_hash``)."""
+        self.check_unchanged(bronze_root, by_hash=read_sha256 is None)
+        if read_sha256 is not None and read_sha256 != self.sha256:
+            msg = (
+                f"changed on disk (the SHA-256 of the bytes read is {read_sha256}, its "
+                f"metadata says {self.sha256}); build the metadata again to ingest the "
+                "new content"
+            )
+            raise BronzeChangedError(msg, file=self.bronze_path)
+
     def check_unchanged(self, bronze_root: str | Path, *, by_hash: bool = False) -> None:
         """Raise :class:`BronzeChangedError` if the file differs from this metadata: its
         size or mtime, or (``by_hash``) its SHA-256. Bronze is immutable: a changed file

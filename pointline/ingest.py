@@ -604,9 +604,12 @@ def _run(
         )
         drained = drain(chain, silver, on_batch=_progress_of(chain, progress))
         fault("after_sinks")
-        # What was read is what was hashed: a rewrite during the run (or one that kept the
-        # size and put the mtime back) fails the file. Costs one more read of the file.
-        meta.check_unchanged(lake.bronze_root, by_hash=True)
+        # What was read is what was hashed: a rewrite before or during the run (or one
+        # that kept the size and put the mtime back) fails the file. The parse hashes the
+        # bytes as it reads them; a source that does not is read again.
+        source = chain.steps[0]
+        read_sha256 = source.sha256() if isinstance(source, Source) and source.sha256 else None
+        meta.check_read(lake.bronze_root, read_sha256)
     except Exception as exc:
         if isinstance(exc, PointlineError):
             exc.with_context(file=meta.bronze_path)  # every message names the Bronze file

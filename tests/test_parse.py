@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -411,3 +412,37 @@ def test_a_gzip_read_closes_every_file_it_opened(
     assert all(f.closed for f in opened)
     assert source.position is not None
     assert source.position() == path.stat().st_size
+
+
+# -- what was read is what was hashed ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", ["plain", "gzip", "two gzip members"])
+def test_a_whole_run_reports_the_sha256_of_every_byte_it_read(tmp_path: Path, form: str) -> None:
+    head = f"{TRADES}\n" + "".join(f"ex,BTC,{i},{i},{i},buy,4,5\n" for i in range(3000))
+    tail = "".join(f"ex,ETH,{i},{i},{i},sell,4,5\n" for i in range(3000))
+    data = {
+        "plain": (head + tail).encode(),
+        "gzip": gzip.compress((head + tail).encode()),
+        "two gzip members": gzip.compress(head.encode()) + gzip.compress(tail.encode()),
+    }[form]
+    path = tmp_path / ("f.csv" if form == "plain" else "f.csv.gz")
+    path.write_bytes(data)
+    source = parse_tardis(path, "trades", block_size=4096, batch_rows=100)
+    assert source.sha256 is not None
+    assert source.sha256() is None  # nothing read yet
+    reader = Chain([source]).run()
+    first = reader.read_next_batch()
+    assert first.num_rows >= 100
+    assert source.sha256() is None  # part of the file read: no digest
+    rest = reader.read_all()
+    assert first.num_rows + rest.num_rows == 6000
+    assert source.sha256() == hashlib.sha256(data).hexdigest()
+
+
+def test_a_file_with_no_rows_has_no_read_digest(tmp_path: Path) -> None:
+    """Its header is read apart; ingest hashes such a file again instead."""
+    source = parse_tardis(write(tmp_path, TRADES + "\n"), "trades")
+    assert collect(Chain([source]).run()).num_rows == 0
+    assert source.sha256 is not None
+    assert source.sha256() is None

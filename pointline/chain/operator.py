@@ -78,12 +78,16 @@ class Operator(Protocol):
 class Source:
     """Makes the chain's first batches; ``open`` is called once per run. ``position``,
     when given, says how many bytes of the input the current run has consumed (for
-    progress: a gzip file's compressed bytes)."""
+    progress: a gzip file's compressed bytes). ``sha256``, when given, is the SHA-256
+    (hex) of every byte of the input file the last run read, once it has read them all,
+    else None (ingest checks it against the file's metadata instead of reading the
+    file again)."""
 
     name: str
     schema: pa.Schema
     open: Callable[[], Iterable[pa.RecordBatch]]
     position: Callable[[], int] | None = None
+    sha256: Callable[[], str | None] | None = None
 
     def output_schema(self, input_schema: pa.Schema) -> pa.Schema:
         if len(input_schema) != 0:
