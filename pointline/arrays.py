@@ -123,11 +123,17 @@ def masked_array(
 
 
 def text_lengths(text: pa.Array[Any]) -> npt.NDArray[np.int64]:
-    """Bytes per cell of a string (or binary) array, 0 for nulls, as numpy int64."""
-    lengths: pa.Array[Any] = pc.binary_length(text)  # type: ignore[call-overload]  # stub: StringArray only
-    if lengths.null_count:
-        lengths = lengths.fill_null(0)
-    return np.asarray(lengths.to_numpy(), dtype=np.int64)
+    """Bytes per cell of a string (or binary) array, 0 for nulls, as numpy int64: the
+    differences of its offsets, in one numpy pass (a few times cheaper than
+    ``pc.binary_length`` and a conversion)."""
+    n = len(text)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = _offsets(text)
+    lengths: npt.NDArray[np.int64] = np.subtract(offsets[1:], offsets[:-1], dtype=np.int64)
+    if text.null_count:
+        lengths[~_bits(text.buffers()[0], text.offset, n)] = 0
+    return lengths
 
 
 def repeated_text(value: str, length: int) -> pa.Array[Any]:
@@ -190,8 +196,8 @@ def index_in(text: pa.Array[Any], keys: Sequence[str]) -> pa.Array[Any]:
     if int(lengths.max()) == 0:  # no cell holds a byte
         return pa.nulls(len(text), pa.int32())
     data = np.frombuffer(memoryview(text.buffers()[2]), dtype=np.uint8)  # type: ignore[arg-type]  # a cell holds a byte
-    first = data[np.minimum(_offsets(text)[:-1], len(data) - 1)]  # a cell's byte (if any)
-    positions = np.where(lengths == 1, table[first], -1)  # null and empty cells: none
+    first = np.take(data, _offsets(text)[:-1], mode="clip")  # a cell's byte (if any)
+    positions = np.where(lengths == 1, np.take(table, first), -1)  # null, empty: none
     return masked_array(positions, positions >= 0, pa.int32())
 
 
@@ -216,10 +222,9 @@ def only_value(values: pa.Array[Any] | pa.ChunkedArray[Any]) -> Any:
     first = array[0].as_py()
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
         encoded = first.encode()
-        if not bool((np.diff(_offsets(array)) == len(encoded)).all()):
+        if not bool((text_lengths(array) == len(encoded)).all()):
             return None
-        cells = text_bytes(array).reshape(len(array), len(encoded))
-        return first if bool((cells == np.frombuffer(encoded, dtype=np.uint8)).all()) else None
+        return first if text_bytes(array).tobytes() == encoded * len(array) else None
     return first if pc.all(pc.equal(array, array[0])).as_py() else None
 
 

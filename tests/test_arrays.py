@@ -18,6 +18,7 @@ from pointline.arrays import (
     only_value,
     repeated_text,
     text_bytes,
+    text_lengths,
     visible_ascii,
 )
 
@@ -76,6 +77,9 @@ def test_text_bytes_and_the_checks_over_them(
     present = [c for c in array.to_pylist() if c is not None]
     joined = "".join(present).encode()
     assert text_bytes(array).tobytes() == joined
+    lengths = text_lengths(array)
+    assert lengths.dtype == np.int64
+    assert lengths.tolist() == [0 if c is None else len(c.encode()) for c in array.to_pylist()]
     assert only_digits(array) == all(b in b"0123456789" for b in joined)
     assert visible_ascii(array) == all(0x21 <= b <= 0x7E for b in joined)
 
@@ -85,6 +89,7 @@ def test_the_checks_count_bytes_a_null_cell_spans() -> None:
     result), never "yes" about a cell that is not so."""
     array = _null_spanning_bytes()
     assert text_bytes(array).tobytes() == b"1zz2"
+    assert text_lengths(array).tolist() == [1, 0, 1]  # a null cell has no length
     assert not only_digits(array)
     assert visible_ascii(array)
     assert text_bytes(pa.array([], pa.string())).tobytes() == b""
