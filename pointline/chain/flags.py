@@ -164,6 +164,7 @@ class RowFlags:
             if self._existing is not None:
                 return self._existing
             return pa.nulls(self._num_rows, FLAG_TYPE)
+        # Shares the codes: a later flag() writes only rows that are null here.
         indices = masked_array(self._codes, self._codes >= 0, pa.int32())
         return pa.DictionaryArray.from_arrays(indices, pa.array(self._labels, pa.string()))
 
