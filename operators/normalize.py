@@ -81,7 +81,8 @@ _OWNED_ELSEWHERE: Final = frozenset({"trading_date", "symbol_id", "file_id", "fi
 _INT32_MIN: Final = -(2**31)
 _INT32_MAX: Final = 2**31 - 1
 _LIST_TEXT: Final = r"^\[[^\[\]]*\]$"
-_UPPER_A, _UPPER_Z = ord("A"), ord("Z")
+_UPPER_A: Final = ord("A")
+_UPPER_Z: Final = ord("Z")
 _TRUE_TEXT: Final = pa.scalar("true", pa.string())
 _FALSE_TEXT: Final = pa.scalar("false", pa.string())
 

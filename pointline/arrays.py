@@ -58,7 +58,8 @@ __all__ = [
 ]
 
 _BYTE_VALUES = 256
-_ZERO_DIGIT, _NINE_DIGIT = ord("0"), ord("9")
+_ZERO_DIGIT = ord("0")
+_NINE_DIGIT = ord("9")
 _FIRST_VISIBLE = 0x21  # "!": below it, space and the control characters
 _LAST_VISIBLE = 0x7E  # "~": above it, DEL and every byte of a non-ASCII character
 
