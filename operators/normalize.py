@@ -124,7 +124,7 @@ def _with_validity(values: Array, valid: BoolMask) -> Array:
     return masked
 
 
-def _parse_int(text: Array, present: BoolMask) -> tuple[Array, BoolMask, BoolMask]:
+def _parse_int(text: Array, lengths: npt.NDArray[np.int64]) -> tuple[Array, BoolMask, BoolMask]:
     """Decimal integer text to int64: values, unparseable, out of range.
 
     Short digit strings (the usual case) are cast by Arrow; only after checking them,
@@ -133,7 +133,7 @@ def _parse_int(text: Array, present: BoolMask) -> tuple[Array, BoolMask, BoolMas
     """
     n = len(text)
     no_flags = np.zeros(n, dtype=np.bool_)
-    lengths = text_lengths(text)
+    present = lengths > 0
     if (
         n
         and only_digits(text)
@@ -221,7 +221,8 @@ def _read(field: Field, text: Array, flags: RowFlags) -> tuple[Array, BoolMask]:
         present = _present(trimmed)
         value = _lowered(trimmed) if field.kind == "lower" else trimmed
     else:
-        present = _present(text)
+        lengths = text_lengths(text)
+        present = lengths > 0
     if field.required:
         flags.flag(~present, "missing_field", name)
     if field.kind in ("lower", "text"):
@@ -249,7 +250,7 @@ def _read(field: Field, text: Array, flags: RowFlags) -> tuple[Array, BoolMask]:
         flags.flag(result.out_of_range, "value_out_of_range", name)
         return result.values, present
     if field.kind in ("int", "ts_us"):
-        values, unparseable, out_of_range = _parse_int(text, present)
+        values, unparseable, out_of_range = _parse_int(text, lengths)
         flags.flag(unparseable, "unparseable_value", name)
         flags.flag(out_of_range, "value_out_of_range", name)
         return values, present

@@ -231,8 +231,7 @@ class _FileReader:
         self.block_size = block_size
         self.batch_rows = batch_rows
         self.step = step
-        self._raw: pa.NativeFile | None = None
-        self._hashing: _Hashing | None = None
+        self._hashing: _Hashing | None = None  # the run's read of the file's bytes
         self._sha256: str | None = None
         self._ratio = 1.0
         self._done = 0
@@ -244,7 +243,7 @@ class _FileReader:
         many blocks, so the bytes it has read say little on a small file: each batch is
         about one ``block_size`` of text, which the compression ratio of the file's first
         MiBs turns into file bytes."""
-        raw = self._raw
+        raw = self._hashing
         if raw is None or raw.closed:
             return self._done
         try:
@@ -286,8 +285,7 @@ class _FileReader:
             raw = pa.OSFile(str(self.path), "rb")
             if not track:
                 return _inflated(raw) if gzip else raw
-            self._raw, self._done, self._blocks, self._sha256 = raw, 0, 0, None
-            self._hashing = _Hashing(raw)
+            self._hashing, self._done, self._blocks, self._sha256 = _Hashing(raw), 0, 0, None
             self._ratio = self._compression_ratio() if gzip else 1.0
             return _inflated(self._hashing) if gzip else pa.PythonFile(self._hashing, mode="r")
         except OSError as exc:

@@ -194,11 +194,11 @@ def index_in(text: pa.Array[Any], keys: Sequence[str]) -> pa.Array[Any]:
     lengths = text_lengths(text) if single and len(text) else None
     if lengths is None or int(lengths.max()) > 1:
         return pc.index_in(text, value_set=pa.array(list(keys), pa.string()))
+    if int(lengths.max()) == 0:  # no cell holds a byte
+        return pa.nulls(len(text), pa.int32())
     table = np.full(_BYTE_VALUES, -1, dtype=np.int32)
     for position, key in reversed(list(enumerate(keys))):  # a repeated key: its first place
         table[ord(key)] = position
-    if int(lengths.max()) == 0:  # no cell holds a byte
-        return pa.nulls(len(text), pa.int32())
     data = np.frombuffer(memoryview(text.buffers()[2]), dtype=np.uint8)  # type: ignore[arg-type]  # a cell holds a byte
     first = np.take(data, _offsets(text)[:-1], mode="clip")  # a cell's byte (if any)
     positions = np.where(lengths == 1, np.take(table, first), -1)  # null, empty: none

@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pointline.arrays import bool_array, masked_array, only_value
+from pointline.arrays import bool_array, masked_array, numpy_mask, only_value
 
 __all__ = ["PitResult", "SymbolIndex", "check_pit_coverage"]
 
@@ -91,7 +91,7 @@ class SymbolIndex:
         codes, known = self._codes(exchange, symbol)
         usable &= codes >= 0
         if ts_us.null_count:
-            usable &= np.asarray(pc.is_valid(ts_us).to_numpy(zero_copy_only=False), dtype=bool)
+            usable &= numpy_mask(pc.is_valid(ts_us))
         ids = np.zeros(n, dtype=np.int64)
         covered = np.zeros(n, dtype=bool)
         if usable.any():

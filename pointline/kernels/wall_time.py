@@ -99,9 +99,10 @@ def _local_us(number: I64) -> tuple[I64, BoolMask]:
     and whether it is a real date and time. A batch of one day (a vendor file holds one)
     reads its date once and its clocks (below 10^9) in int32, about 3x cheaper."""
     first, last = (int(number.min()), int(number.max())) if len(number) else (0, 0)
-    if first // _CLOCK == last // _CLOCK:
-        days, date_ok = _days(np.array([first // _CLOCK], dtype=np.int64))  # one: broadcast
-        clock = (number - (first // _CLOCK) * _CLOCK).astype(np.int32)
+    day = first // _CLOCK
+    if day == last // _CLOCK:
+        days, date_ok = _days(np.array([day], dtype=np.int64))  # one: broadcast
+        clock = (number - day * _CLOCK).astype(np.int32)
     else:
         date, clock64 = np.divmod(number, _CLOCK)
         clock = clock64.astype(np.int32)
